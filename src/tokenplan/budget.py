@@ -1,0 +1,130 @@
+"""Hard-ceiling budget reservations, shared by the executor, the proxy and ``route --send``.
+
+Before a model call, reserve its worst case; after it, settle the reservation to the actual
+cost. Settled spend plus outstanding reservations never exceed the limit, however many calls
+run at once, so the ceiling holds under concurrency (unless a provider bills more than the
+worst case it was sent, which the estimator is built to prevent).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import TYPE_CHECKING
+
+from tokenplan.errors import BudgetError
+
+if TYPE_CHECKING:
+    from tokenplan.catalog.model import Model
+
+__all__ = ["Budget", "Reservation"]
+
+_EPS = 1e-12
+
+
+class Reservation:
+    """Money held for one call. Settle it exactly once (later calls are ignored)."""
+
+    __slots__ = ("_budget", "amount_usd", "settled_usd")
+
+    def __init__(self, budget: Budget, amount_usd: float) -> None:
+        self._budget = budget
+        self.amount_usd = amount_usd
+        self.settled_usd: float | None = None
+
+    @property
+    def settled(self) -> bool:
+        return self.settled_usd is not None
+
+    def settle(self, actual_usd: float) -> None:
+        """Replace the hold by the actual cost of the call."""
+        if self.settled_usd is None:
+            self.settled_usd = max(0.0, actual_usd)
+            self._budget._settle(self.amount_usd, self.settled_usd)
+
+    def release(self) -> None:
+        """The call was not made or cost nothing."""
+        self.settle(0.0)
+
+    def __enter__(self) -> Reservation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # A reservation left unsettled (an exception before settle) is released, not leaked.
+        self.release()
+
+
+class Budget:
+    """A USD ceiling with reservations. ``limit_usd=None`` means unlimited (still tracked)."""
+
+    def __init__(self, limit_usd: float | None, *, spent_usd: float = 0.0) -> None:
+        if limit_usd is not None and not (limit_usd > 0 and math.isfinite(limit_usd)):
+            raise ValueError("limit_usd must be a positive finite number or None")
+        self.limit_usd = limit_usd
+        self._spent = float(spent_usd)
+        self._reserved = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def spent_usd(self) -> float:
+        """Settled spend."""
+        return self._spent
+
+    @property
+    def reserved_usd(self) -> float:
+        """Outstanding reservations."""
+        return self._reserved
+
+    @property
+    def available_usd(self) -> float:
+        """What a new reservation may take (``inf`` when unlimited)."""
+        if self.limit_usd is None:
+            return math.inf
+        return max(0.0, self.limit_usd - self._spent - self._reserved)
+
+    def try_reserve(self, amount_usd: float) -> Reservation | None:
+        """Hold ``amount_usd`` if it fits, else return ``None``."""
+        amount = max(0.0, amount_usd)
+        with self._lock:
+            if self.limit_usd is not None and (
+                self._spent + self._reserved + amount > self.limit_usd + _EPS
+            ):
+                return None
+            self._reserved += amount
+        return Reservation(self, amount)
+
+    def reserve(self, amount_usd: float) -> Reservation:
+        """Hold ``amount_usd``; :class:`BudgetError` if it does not fit."""
+        r = self.try_reserve(amount_usd)
+        if r is None:
+            raise BudgetError(
+                f"budget exhausted: ${amount_usd:.6f} needed, ${self.available_usd:.6f} left "
+                f"of ${self.limit_usd:.4f}",
+                budget_usd=self.limit_usd or 0.0,
+                spent_usd=self._spent,
+                requested_usd=amount_usd,
+            )
+        return r
+
+    def fit_max_tokens(
+        self, model: Model, *, input_tokens: int, max_tokens: int, min_output_tokens: int = 1
+    ) -> int | None:
+        """The largest ``max_tokens`` (<= the one asked) whose worst case fits what is left.
+
+        ``None`` when not even ``min_output_tokens`` fit. Pure: nothing is reserved.
+        """
+        available = self.available_usd
+        if math.isinf(available):
+            return max_tokens
+        out_price = max(model.output_per_mtok, model.reasoning_output_per_mtok or 0.0)
+        left = available * 1_000_000.0 - input_tokens * model.input_per_mtok
+        if out_price <= 0:
+            fits = max_tokens if left >= -_EPS else 0
+        else:
+            fits = min(max_tokens, int(left / out_price)) if left > 0 else 0
+        return fits if fits >= min_output_tokens else None
+
+    def _settle(self, held: float, actual: float) -> None:
+        with self._lock:
+            self._reserved = max(0.0, self._reserved - held)
+            self._spent += actual

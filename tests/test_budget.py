@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tokenplan.budget import Budget
+from tokenplan.catalog.model import Model
+from tokenplan.errors import BudgetError
+from tokenplan.ledger.context import call_context, current_context
+
+
+def model() -> Model:
+    return Model(
+        id="x/m",
+        provider="x",
+        api_name="m",
+        tier="budget",
+        input_per_mtok=1.0,
+        output_per_mtok=10.0,
+        context_window=10_000,
+        max_output_tokens=4096,
+        quality={"general": 0.5},
+    )
+
+
+def test_reserve_settle_and_exhaustion() -> None:
+    b = Budget(1.0)
+    r = b.reserve(0.6)
+    assert b.available_usd == pytest.approx(0.4)
+    assert b.try_reserve(0.5) is None
+    r.settle(0.1)
+    assert b.spent_usd == pytest.approx(0.1)
+    assert b.available_usd == pytest.approx(0.9)
+    r.settle(5.0)  # second settle is ignored
+    assert b.spent_usd == pytest.approx(0.1)
+    with pytest.raises(BudgetError) as info:
+        b.reserve(2.0)
+    assert info.value.requested_usd == 2.0
+
+
+def test_unsettled_reservation_is_released_on_exit() -> None:
+    b = Budget(1.0)
+    with pytest.raises(RuntimeError), b.reserve(0.9):
+        raise RuntimeError("call failed")
+    assert b.reserved_usd == 0.0
+    assert b.spent_usd == 0.0
+
+
+def test_fit_max_tokens_lowers_to_what_is_left() -> None:
+    b = Budget(0.01)  # $0.01: 1000 input tokens cost $0.001, leaving $0.009 = 900 output tokens
+    assert b.fit_max_tokens(model(), input_tokens=1000, max_tokens=4096) == 900
+    assert b.fit_max_tokens(model(), input_tokens=1000, max_tokens=100) == 100
+    assert b.fit_max_tokens(model(), input_tokens=20_000, max_tokens=100) is None
+    assert Budget(None).fit_max_tokens(model(), input_tokens=10**9, max_tokens=7) == 7
+
+
+@given(st.lists(st.tuples(st.floats(0, 0.5), st.floats(0, 1)), max_size=60))
+def test_concurrent_reservations_never_exceed_limit(calls: list[tuple[float, float]]) -> None:
+    b = Budget(1.0)
+    peak: list[float] = []
+
+    def worker(amount: float, fraction: float) -> None:
+        r = b.try_reserve(amount)
+        peak.append(b.spent_usd + b.reserved_usd)
+        if r is not None:
+            r.settle(amount * fraction)  # actual <= reserved worst case
+
+    threads = [threading.Thread(target=worker, args=c) for c in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert b.spent_usd <= 1.0 + 1e-9
+    assert all(p <= 1.0 + 1e-9 for p in peak)
+    assert b.reserved_usd == pytest.approx(0.0, abs=1e-9)
+
+
+def test_call_context_nests_and_counts_attempts() -> None:
+    assert current_context().kind == "route"
+    with call_context(run_id="r1", kind="step", step_id="a") as ctx:
+        assert ctx.next_attempt() == 1
+        with call_context(escalated_from="x/cheap") as inner:
+            assert inner.next_attempt() == 2  # same step: shared counter
+            assert current_context().escalated_from == "x/cheap"
+        with call_context(step_id="b") as other:
+            assert other.next_attempt() == 1
+    assert current_context().run_id == ""
