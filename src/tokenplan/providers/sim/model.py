@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
@@ -31,6 +32,7 @@ from tokenplan.providers.sim.config import RatesLike, SimConfig
 from tokenplan.providers.sim.latency import PROFILES, Timing, timing
 from tokenplan.providers.sim.prompt import capability_of, task_text
 from tokenplan.providers.sim.rng import Rng, digest
+from tokenplan.providers.sim.writer import MARKER_PREFIX
 from tokenplan.tokens import estimate_messages_tokens, estimate_tokens
 from tokenplan.types import ChatRequest, ChatResponse, FinishReason, StreamChunk, Usage
 
@@ -288,7 +290,7 @@ class SimulatorModel:
                 status_code=429,
                 body=_error_body(message, "rate_limit_exceeded"),
                 headers={
-                    "retry-after": str(int(wait_s + 0.999)),
+                    "retry-after": str(math.ceil(wait_s)),
                     "retry-after-ms": str(int(wait_s * 1000)),
                 },
                 provider=self.provider,
@@ -404,11 +406,19 @@ def _cut_at_stop(text: str, stop: tuple[str, ...]) -> str:
 
 
 def _pieces(text: str) -> list[str]:
-    """Stream deltas of about two words each; they concatenate back to ``text`` exactly."""
+    """Stream deltas of about two words each; they concatenate back to ``text`` exactly.
+
+    The marker line goes out whole in the first delta, so a reader of a stream sees the label
+    before any of the answer.
+    """
     out: list[str] = []
     start = 0
     words = 0
-    for i, ch in enumerate(text):
+    if text.startswith(MARKER_PREFIX) and (end := text.find("\n")) > 0:
+        out.append(text[: end + 1])
+        start = end + 1
+    for i in range(start, len(text)):
+        ch = text[i]
         if ch.isspace() and i + 1 < len(text) and not text[i + 1].isspace():
             words += 1
             if words == 2:

@@ -67,8 +67,9 @@ class _Gen:
             if isinstance(schema.get(key), list) and schema[key]:
                 branch = self.pick_branch(schema[key], rng, depth=depth)
                 base = {k: v for k, v in schema.items() if k != key}
-                return self.value(_merge(base, self.resolve(branch, depth=depth)), rng,
-                                  depth=depth, name=name)  # fmt: skip
+                return self.value(
+                    _merge(base, self.resolve(branch, depth=depth)), rng, depth=depth, name=name
+                )
         kind = self.pick_type(schema, depth=depth)
         if kind == "object":
             return self.object(schema, rng, depth=depth)
@@ -296,8 +297,20 @@ class _Gen:
             return "en"
         if key in ("name", "title", "label", "heading", "topic", "tag", "category", ""):
             return " ".join(w.capitalize() for w in _sample_words(words, rng, 2))
-        if key in ("description", "summary", "text", "content", "answer", "explanation",
-                   "reasoning", "rationale", "body", "message", "details", "result"):  # fmt: skip
+        if key in (
+            "description",
+            "summary",
+            "text",
+            "content",
+            "answer",
+            "explanation",
+            "reasoning",
+            "rationale",
+            "body",
+            "message",
+            "details",
+            "result",
+        ):
             return f"{self.ctx.sentence} ({', '.join(_sample_words(words, rng, 3))})."
         return " ".join(_sample_words(words, rng, 3))
 
