@@ -54,6 +54,7 @@ ROWS = [
     _row("acme/thinker", "flagship", 2.00, 8.00, reasoning=True, reasoning_output_per_mtok=10.0),
     _row("other/tiny-window", "budget", 0.10, 0.40, context_window=100),
     _row("anthropic/cached", "mid", 1.0, 5.0, cached_input_per_mtok=0.1),
+    _row("local/short", "local", 0.0, 0.0, max_output_tokens=300),
 ]
 
 

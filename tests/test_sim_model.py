@@ -309,6 +309,17 @@ async def test_runaway_answers_without_max_tokens_stop_at_a_bounded_length() -> 
     pytest.fail("no runaway answer among 30 invalid ones")
 
 
+async def test_the_models_own_output_cap_holds_and_local_models_are_free() -> None:
+    sim = quiet(failure_rates=1.0)
+    lengths = []
+    for prompt in distinct_prompts(30, "Write a detailed report on {topic} ({i})."):
+        response = await sim.complete(ask(prompt, model="local/short", max_tokens=5000))
+        assert response.usage.output_tokens <= 300
+        assert response.cost_usd == 0.0
+        lengths.append(response.finish_reason)
+    assert "length" in lengths
+
+
 async def test_stop_sequences_cut_the_answer() -> None:
     response = await quiet().complete(ask("Explain rainbows.", stop=("##",)))
     assert response.text == marker("acme/medium") + "\n\n"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
@@ -18,21 +17,16 @@ from typing import TYPE_CHECKING
 import anyio
 
 from tokenplan.catalog.model import CAPABILITIES, Model
-from tokenplan.errors import (
-    ModelUnavailableError,
-    ProviderError,
-    ProviderTimeoutError,
-    RateLimitError,
-    UpstreamServerError,
-)
+from tokenplan.errors import ProviderError, ProviderTimeoutError
 from tokenplan.ledger.context import current_context
 from tokenplan.pricing import usage_cost
 from tokenplan.providers.sim.answers import Draft, compose, invalid_kind, runaway, spoil
 from tokenplan.providers.sim.config import RatesLike, SimConfig
-from tokenplan.providers.sim.latency import PROFILES, Timing, timing
+from tokenplan.providers.sim.faults import context_overflow, model_not_found, transient_fault
+from tokenplan.providers.sim.latency import Timing, timing
 from tokenplan.providers.sim.prompt import capability_of, task_text
 from tokenplan.providers.sim.rng import Rng, digest
-from tokenplan.providers.sim.writer import MARKER_PREFIX
+from tokenplan.providers.sim.shape import cut_at_stop, pieces, text_tokens, truncate
 from tokenplan.tokens import estimate_messages_tokens, estimate_tokens
 from tokenplan.types import ChatRequest, ChatResponse, FinishReason, StreamChunk, Usage
 
@@ -46,8 +40,6 @@ logger = logging.getLogger(__name__)
 
 #: Output cap of a runaway answer when the request sets no ``max_tokens``.
 RUNAWAY_TOKENS = 8192
-#: Share of transient faults that are 429s (the rest are 503s).
-_RATE_LIMIT_SHARE = 0.6
 #: Implicit prompt caching: prefixes at least this long are cached, in steps of this size.
 _CACHE_MIN_TOKENS = 1024
 _CACHE_STEP_TOKENS = 128
@@ -77,11 +69,8 @@ class _Outcome:
     def total_s(self) -> float:
         if self.response is None:
             return self.error_after_s
-        return self.timing.total_s(self.response.usage.output_tokens - _reasoning(self.response))
-
-
-def _reasoning(response: ChatResponse) -> int:
-    return response.usage.reasoning_tokens
+        usage = self.response.usage
+        return self.timing.total_s(usage.output_tokens - usage.reasoning_tokens)
 
 
 class SimulatorModel:
@@ -161,7 +150,7 @@ class SimulatorModel:
         text = response.text
         visible = response.usage.output_tokens - response.usage.reasoning_tokens
         sent = 0
-        for piece in _pieces(text):
+        for piece in pieces(text):
             if outcome.timing.per_token_s > 0:
                 share = sent / len(text)
                 due = started + outcome.timing.first_token_s
@@ -202,14 +191,14 @@ class SimulatorModel:
         attempt = self._next_attempt(key)
         input_tokens = estimate_messages_tokens(m.content for m in request.messages)
         if input_tokens > model.context_window:
-            raise _context_overflow(model, input_tokens)
+            raise context_overflow(model, input_tokens)
         fault = self._fault(model, key, attempt)
         if fault is not None:
             return fault
         capability = _capability(request)
         draft = compose(request, model, capability=capability, rng=Rng(key, "answer"))
         text, finish, reasoning, spoiled = self._limit(model, request, draft, capability, key)
-        visible = estimate_tokens(text) if text else 0
+        visible = text_tokens(text)
         usage = Usage(
             input_tokens=input_tokens,
             output_tokens=visible + reasoning,
@@ -250,20 +239,20 @@ class SimulatorModel:
         cap = min(request.max_tokens or model.max_output_tokens, model.max_output_tokens)
         planned = self._planned_reasoning(model, capability, draft, Rng(key, "reasoning"))
         if kind == "length":
-            limit = request.max_tokens or min(model.max_output_tokens, RUNAWAY_TOKENS)
+            limit = cap if request.max_tokens else min(cap, RUNAWAY_TOKENS)
             reasoning = min(planned, limit // 4)
             return (
-                _truncate(runaway(draft, tokens=limit), limit - reasoning),
+                truncate(runaway(draft, tokens=limit), limit - reasoning),
                 "length",
                 reasoning,
                 kind,
             )
         text = spoil(draft, kind, bad) if kind is not None else draft.text
         if request.stop and not draft.is_json:
-            text = _cut_at_stop(text, request.stop)
-        visible = estimate_tokens(text) if text else 0
+            text = cut_at_stop(text, request.stop)
+        visible = text_tokens(text)
         if request.max_tokens is not None and visible > cap:
-            return _truncate(text, cap), "length", 0, kind
+            return truncate(text, cap), "length", 0, kind
         reasoning = min(planned, cap - visible)
         return text, "stop", reasoning, kind
 
@@ -277,49 +266,18 @@ class SimulatorModel:
         return int(estimate_tokens(draft.text) * ratio)
 
     def _fault(self, model: Model, key: str, attempt: int) -> _Outcome | None:
-        rng = Rng(key, "fault", attempt)
-        if not rng.chance(self.config.error_rates.get(model.tier, 0.0)):
-            return None
+        rate = self.config.error_rates.get(model.tier, 0.0)
         scale = self.config.latency_scale
-        profile = PROFILES.get(model.tier, PROFILES["mid"])
-        if rng.chance(_RATE_LIMIT_SHARE):
-            wait_s = rng.uniform(0.5, 2.0) * scale
-            message = f"simulated rate limit for {model.id}; retry after {wait_s:.2f}s"
-            error: ProviderError = RateLimitError(
-                message,
-                status_code=429,
-                body=_error_body(message, "rate_limit_exceeded"),
-                headers={
-                    "retry-after": str(math.ceil(wait_s)),
-                    "retry-after-ms": str(int(wait_s * 1000)),
-                },
-                provider=self.provider,
-                model=model.id,
-            )
-            return _Outcome(None, Timing(0, 0), error=error, error_after_s=0.05 * scale)
-        message = f"simulated overload: {model.id} is temporarily unavailable"
-        error = UpstreamServerError(
-            message,
-            status_code=503,
-            body=_error_body(message, "server_overloaded"),
-            provider=self.provider,
-            model=model.id,
-        )
-        return _Outcome(
-            None, Timing(0, 0), error=error, error_after_s=profile.first_token_s * scale
-        )
+        fault = transient_fault(model, rng=Rng(key, "fault", attempt), rate=rate, scale=scale)
+        if fault is None:
+            return None
+        error, after_s = fault
+        return _Outcome(None, Timing(0.0, 0.0), error=error, error_after_s=after_s)
 
     def _resolve(self, model_id: str) -> Model:
         model = self.catalog.find(model_id)
         if model is None:
-            message = f"model {model_id!r} is not in the catalog, so the simulator cannot serve it"
-            raise ModelUnavailableError(
-                message,
-                status_code=404,
-                body=_error_body(message, "model_not_found"),
-                provider=self.provider,
-                model=model_id,
-            )
+            raise model_not_found(model_id)
         return model
 
     def _next_attempt(self, key: str) -> int:
@@ -384,51 +342,6 @@ def _request_key(seed: int, model: Model, request: ChatRequest) -> str:
     )
 
 
-def _truncate(text: str, tokens: int) -> str:
-    """The longest prefix of ``text`` that fits in ``tokens`` tokens."""
-    if tokens <= 0:
-        return ""
-    if estimate_tokens(text) <= tokens:
-        return text
-    low, high = 0, len(text)
-    while low < high:
-        mid = (low + high + 1) // 2
-        if estimate_tokens(text[:mid]) <= tokens:
-            low = mid
-        else:
-            high = mid - 1
-    return text[:low]
-
-
-def _cut_at_stop(text: str, stop: tuple[str, ...]) -> str:
-    cuts = [i for s in stop if s and (i := text.find(s)) >= 0]
-    return text[: min(cuts)] if cuts else text
-
-
-def _pieces(text: str) -> list[str]:
-    """Stream deltas of about two words each; they concatenate back to ``text`` exactly.
-
-    The marker line goes out whole in the first delta, so a reader of a stream sees the label
-    before any of the answer.
-    """
-    out: list[str] = []
-    start = 0
-    words = 0
-    if text.startswith(MARKER_PREFIX) and (end := text.find("\n")) > 0:
-        out.append(text[: end + 1])
-        start = end + 1
-    for i in range(start, len(text)):
-        ch = text[i]
-        if ch.isspace() and i + 1 < len(text) and not text[i + 1].isspace():
-            words += 1
-            if words == 2:
-                out.append(text[start : i + 1])
-                start, words = i + 1, 0
-    if start < len(text):
-        out.append(text[start:])
-    return out
-
-
 def _finished(response: ChatResponse, started: float) -> ChatResponse:
     latency_ms = (time.monotonic() - started) * 1000.0
     return response.model_copy(update={"latency_ms": latency_ms})
@@ -437,21 +350,3 @@ def _finished(response: ChatResponse, started: float) -> ChatResponse:
 async def _sleep(seconds: float) -> None:
     if seconds > 0:
         await anyio.sleep(seconds)
-
-
-def _error_body(message: str, code: str) -> str:
-    return json.dumps({"error": {"message": message, "type": "sim_error", "code": code}})
-
-
-def _context_overflow(model: Model, input_tokens: int) -> ModelUnavailableError:
-    message = (
-        f"simulated {model.id}: prompt of about {input_tokens} tokens exceeds its context window "
-        f"of {model.context_window}"
-    )
-    return ModelUnavailableError(
-        message,
-        status_code=400,
-        body=_error_body(message, "context_length_exceeded"),
-        provider="sim",
-        model=model.id,
-    )
