@@ -80,7 +80,9 @@ _PARALLEL_SEPARATOR = re.compile(r"(,\s*(?:and\s+|or\s+)?|\s+and\s+|\s+as well a
 
 _BASE_OUTPUT: Mapping[str, int] = {"code": 700, "math": 450, "reasoning": 650, "general": 600}
 _SYSTEM_OVERHEAD_TOKENS = 180
-_MAX_INSTRUCTION_CHARS = 600
+#: The goal is quoted in each step as context, cut to this many characters (the executor's
+#: step prompt carries the whole goal; this keeps a 12-step plan compact).
+_GOAL_CONTEXT_CHARS = 120
 
 
 @dataclass(slots=True)
@@ -240,7 +242,6 @@ def _step(
     elif acceptance and acceptance.startswith(("max_words:", "min_words:")):
         verb = "at most" if acceptance.startswith("max") else "at least"
         instructions += f" Use {verb} {acceptance.split(':', 1)[1]} words."
-    instructions = _shorten(instructions, _MAX_INSTRUCTION_CHARS)
     output = _output_tokens(part, capability, rng)
     return {
         "id": _unique(slugify(part, max_len=24, max_words=3), taken),
@@ -288,7 +289,7 @@ def _synthesis(
     return {
         "id": _unique("integrate-code" if all_code else "final-answer", taken),
         "title": title,
-        "instructions": _shorten(instructions, _MAX_INSTRUCTION_CHARS),
+        "instructions": instructions,
         "capability": capability,
         "depends_on": ids,
         "est_input_tokens": _SYSTEM_OVERHEAD_TOKENS + estimate_tokens(instructions) + dep_output,
@@ -349,7 +350,7 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def _quote(goal: str) -> str:
-    return _shorten(goal, 240).rstrip(".!?; ")
+    return _shorten(goal, _GOAL_CONTEXT_CHARS).rstrip(".!?; ")
 
 
 def _join(ids: list[str]) -> str:
