@@ -320,6 +320,23 @@ async def test_the_models_own_output_cap_holds_and_local_models_are_free() -> No
     assert "length" in lengths
 
 
+async def test_math_prompts_get_a_worked_result() -> None:
+    with call_context(capability="math"):
+        response = await quiet().complete(ask("What is 17 * 23 + 4?"))
+    assert "Answer: 395" in response.text
+
+
+async def test_pathological_prompts_are_answered_quickly() -> None:
+    sim = quiet()
+    prompts = ["1" * 200_000, "1." * 100_000 + " 3 + 4", "word, and " * 20_000, "(" * 50_000]
+    started = time.perf_counter()
+    for prompt in prompts:
+        for capability in ("math", "code", "general"):
+            with call_context(capability=capability):
+                await sim.complete(ask(prompt, model="acme/large", max_tokens=300))
+    assert time.perf_counter() - started < 10.0  # about 1 s when the machine is idle
+
+
 async def test_stop_sequences_cut_the_answer() -> None:
     response = await quiet().complete(ask("Explain rainbows.", stop=("##",)))
     assert response.text == marker("acme/medium") + "\n\n"

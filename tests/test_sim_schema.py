@@ -353,3 +353,96 @@ def test_numeric_bounds_property(low: int, width: int, step: float | None, kind:
         if width < 10:  # leave room for a multiple
             schema["maximum"] = low + 10
     validate(schema, instance(schema, context=CTX, rng=Rng(low, width)))
+
+
+# -- robustness -----------------------------------------------------------------------------------
+
+KEYWORDS = st.sampled_from([
+    "type", "properties", "required", "items", "prefixItems", "enum", "const", "anyOf", "oneOf",
+    "allOf", "$ref", "$defs", "minItems", "maxItems", "minLength", "maxLength", "pattern",
+    "minimum", "maximum", "multipleOf", "additionalProperties", "format", "uniqueItems",
+    "minProperties", "maxProperties", "exclusiveMinimum", "contains",
+])  # fmt: skip
+JUNK_LEAVES = st.none() | st.booleans() | st.integers(-5, 50) | st.floats(allow_nan=False, width=32)
+JUNK_WORDS = st.sampled_from(["string", "object", "array", "null", "#/$defs/x", "#", "^a+$", "(["])
+
+
+def junk_containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    keys = KEYWORDS | st.text(max_size=3)
+    return st.lists(inner, max_size=3) | st.dictionaries(keys, inner, max_size=4)
+
+
+JUNK = st.recursive(JUNK_LEAVES | JUNK_WORDS, junk_containers, max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(schema=st.dictionaries(KEYWORDS, JUNK, max_size=5))
+def test_malformed_schemas_never_crash_the_generator(schema: dict[str, Any]) -> None:
+    json.dumps(instance(schema, context=CTX, rng=Rng(0)))
+
+
+SCALARS = st.one_of(
+    st.just({"type": "boolean"}),
+    st.just({"type": "null"}),
+    st.builds(lambda lo, w: {"type": "integer", "minimum": lo, "maximum": lo + w},
+              st.integers(-1000, 1000), st.integers(0, 50)),
+    st.builds(lambda lo, w: {"type": "number", "minimum": lo, "maximum": lo + w},
+              st.floats(-1e6, 1e6), st.floats(0.01, 1e3)),
+    st.builds(lambda lo, extra: {"type": "string", "minLength": lo, "maxLength": lo + extra},
+              st.integers(0, 30), st.integers(0, 30)),
+    st.builds(lambda values: {"enum": values},
+              st.lists(st.text(max_size=5) | st.integers(), min_size=1, max_size=4, unique=True)),
+    st.builds(lambda value: {"const": value}, st.text(max_size=5) | st.integers() | st.booleans()),
+)  # fmt: skip
+
+
+@st.composite
+def objects(draw: st.DrawFn, inner: st.SearchStrategy[dict[str, Any]]) -> dict[str, Any]:
+    names = st.from_regex(r"[a-z_]{1,8}", fullmatch=True)
+    props = draw(st.dictionaries(names, inner, max_size=4))
+    required = draw(st.lists(st.sampled_from(sorted(props)), unique=True)) if props else []
+    extra = draw(st.booleans())
+    return {
+        "type": "object",
+        "properties": props,
+        "required": required,
+        "additionalProperties": extra,
+    }
+
+
+def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    kind = schema.get("type")
+    if isinstance(kind, str) and kind != "null":
+        return {**schema, "type": [kind, "null"]}
+    return schema
+
+
+def composites(inner: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
+    arrays = st.builds(
+        lambda items, low: {"type": "array", "items": items, "minItems": low},
+        inner,
+        st.integers(0, 3),
+    )
+    unions = st.builds(lambda a, b: {"anyOf": [a, b]}, inner, inner)
+    return objects(inner) | arrays | unions | st.builds(nullable, inner)
+
+
+SUPPORTED = st.recursive(SCALARS, composites, max_leaves=10)
+
+
+@settings(max_examples=300, deadline=None)
+@given(schema=SUPPORTED, seed=st.integers(0, 1000))
+def test_supported_schemas_always_get_valid_instances(schema: dict[str, Any], seed: int) -> None:
+    validate(schema, instance(schema, context=CTX, rng=Rng(seed)))
+
+
+def test_absurd_sizes_are_capped_not_obeyed() -> None:
+    huge = {"type": "object", "required": ["a", "s", "p"], "properties": {
+        "a": {"type": "array", "minItems": 10**9, "items": {"type": "integer"}},
+        "s": {"type": "string", "minLength": 10**9},
+        "p": {"type": "string", "pattern": "^a{1000000000}$"},
+    }}  # fmt: skip
+    value = instance(huge, context=CTX, rng=Rng(0))
+    assert len(value["a"]) <= 1_000
+    assert len(value["s"]) <= 200_000
+    assert len(value["p"]) < 1_000

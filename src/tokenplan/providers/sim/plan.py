@@ -177,6 +177,12 @@ def _size(phases: list[_Phase]) -> int:
 
 def _reduce(phases: list[_Phase], max_steps: int) -> list[_Phase]:
     phases = [_Phase(list(p.parts), p.after_previous) for p in phases]
+    # A goal of thousands of sentences: fold runs of phases first, so the exact merging below
+    # stays cheap (it is quadratic in the number of parts).
+    most = 4 * max_steps
+    if len(phases) > most:
+        run = -(-len(phases) // most)
+        phases = [_fold(phases[i : i + run]) for i in range(0, len(phases), run)]
     while _size(phases) > max_steps:
         wide = [p for p in phases if len(p.parts) > 1]
         if wide:
@@ -190,6 +196,19 @@ def _reduce(phases: list[_Phase], max_steps: int) -> list[_Phase]:
         tail = last_phase.parts[0]
         prev.parts[0] = f"{prev.parts[0]}{joiner}{tail[:1].lower()}{tail[1:]}"
     return phases
+
+
+def _fold(phases: list[_Phase]) -> _Phase:
+    """One single-part phase doing everything ``phases`` did, in order."""
+    text = ""
+    for phase in phases:
+        joined = "; ".join(phase.parts)
+        if not text:
+            text = joined
+        else:
+            joiner = "; then " if phase.after_previous else "; also "
+            text += joiner + joined[:1].lower() + joined[1:]
+    return _Phase([text], phases[0].after_previous)
 
 
 # -- steps ------------------------------------------------------------------------------------

@@ -31,6 +31,8 @@ _CATEGORY_CHARS = {
 # Candidates tried for negated classes and ``.``.
 _PROBE = "abcdexyzABCXYZ0123456789-_. "
 _MAX_EXTRA_REPEAT = 4
+#: Longest string we are willing to build (``a{1000000000}`` is a pattern, not a plan).
+_MAX_CHARS = 100_000
 
 
 class _Unsupported(Exception):
@@ -77,10 +79,20 @@ def _one(op: str, arg: Any, rng: Rng, groups: dict[int, str], *, greedy: bool) -
         low, high, sub = arg
         cap = low + (_MAX_EXTRA_REPEAT if greedy else 2)
         high = min(high, cap) if high != _p.MAXREPEAT else cap
+        if low > _MAX_CHARS:
+            raise _Unsupported("repeat too long")
         count = rng.randint(low, max(low, high))
         if low == 0 and count == 0 and rng.chance(0.5):
             count = min(1, high)
-        return "".join(_emit(sub, rng, groups, greedy=greedy) for _ in range(count))
+        out: list[str] = []
+        size = 0
+        for _ in range(count):
+            piece = _emit(sub, rng, groups, greedy=greedy)
+            size += len(piece)
+            if size > _MAX_CHARS:
+                raise _Unsupported("repeat too long")
+            out.append(piece)
+        return "".join(out)
     if op == "SUBPATTERN":
         group, sub = arg[0], arg[-1]
         text = _emit(sub, rng, groups, greedy=greedy)

@@ -30,6 +30,10 @@ _DEFAULT_ITEMS = 2
 #: A schema that still nests past this depth has no finite instance (a required property that
 #: refers to itself): give up with ``None`` instead of recursing forever.
 _HARD_DEPTH = 40
+#: Caps on sizes a schema may demand (a schema asking for more gets a smaller, invalid value
+#: rather than a simulator that runs out of memory).
+_MAX_ITEMS = 1_000
+_MAX_LENGTH = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +60,13 @@ class _Gen:
     def value(self, schema: Mapping[str, Any] | bool, rng: Rng, *, depth: int, name: str) -> Any:
         if depth > _HARD_DEPTH:
             return None
-        if schema is True or schema is False:
+        if not isinstance(schema, Mapping):  # true, false, or a malformed subschema
             return self.string({}, rng, name=name)
         schema = self.resolve(schema, depth=depth)
         if "const" in schema:
             return schema["const"]
-        if schema.get("enum"):
-            return rng.choice(list(schema["enum"]))
+        if isinstance(schema.get("enum"), list) and schema["enum"]:
+            return rng.choice(schema["enum"])
         for key in ("anyOf", "oneOf"):
             if isinstance(schema.get(key), list) and schema[key]:
                 branch = self.pick_branch(schema[key], rng, depth=depth)
@@ -96,7 +100,7 @@ class _Gen:
         if isinstance(schema.get("allOf"), list):
             merged: Mapping[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
             for part in schema["allOf"]:
-                if isinstance(part, Mapping):
+                if isinstance(part, Mapping) and part is not schema:
                     merged = _merge(merged, self.resolve(part, depth=depth))
             schema = merged
         return schema
@@ -148,8 +152,11 @@ class _Gen:
     # -- containers ---------------------------------------------------------------------------
 
     def object(self, schema: Mapping[str, Any], rng: Rng, *, depth: int) -> dict[str, Any]:
-        props: Mapping[str, Any] = schema.get("properties") or {}
-        required = [str(r) for r in schema.get("required") or ()]
+        props = schema.get("properties")
+        if not isinstance(props, Mapping):
+            props = {}
+        raw_required = schema.get("required")
+        required = [str(r) for r in raw_required] if isinstance(raw_required, list) else []
         extra_schema = schema.get("additionalProperties", True)
         names = list(props) if depth < _MAX_DEPTH else [n for n in props if n in required]
         names += [r for r in required if r not in names]
@@ -162,8 +169,8 @@ class _Gen:
         for key in names:
             sub = props.get(key, extra_schema if isinstance(extra_schema, Mapping) else {})
             out[key] = self.value(sub, rng.child("prop", key), depth=depth + 1, name=key)
-        min_props = schema.get("minProperties")
-        if isinstance(min_props, int) and extra_schema is not False:
+        min_props = min(_int(schema, "minProperties", 0), _MAX_ITEMS)
+        if min_props and extra_schema is not False:
             sub = extra_schema if isinstance(extra_schema, Mapping) else {}
             i = 1
             while len(out) < min_props:
@@ -177,8 +184,8 @@ class _Gen:
         items = schema.get("items", True)
         if isinstance(items, list):  # draft-7 tuple form
             prefix, items = items, schema.get("additionalItems", True)
-        prefix = list(prefix or [])
-        low = int(schema.get("minItems", 0))
+        prefix = list(prefix) if isinstance(prefix, list) else []
+        low = min(_int(schema, "minItems", 0), _MAX_ITEMS)
         high = schema.get("maxItems")
         target = max(low, len(prefix) if depth >= _MAX_DEPTH else len(prefix) + _DEFAULT_ITEMS)
         if depth >= _MAX_DEPTH:
@@ -261,8 +268,9 @@ class _Gen:
         return candidate
 
     def string(self, schema: Mapping[str, Any], rng: Rng, *, name: str) -> str:
-        low = int(schema.get("minLength", 0))
-        high = schema.get("maxLength")
+        low = min(_int(schema, "minLength", 0), _MAX_LENGTH)
+        max_length = _int(schema, "maxLength", -1)
+        high = None if max_length < 0 else max_length
         fmt = schema.get("format")
         pattern = schema.get("pattern")
         if isinstance(pattern, str):
@@ -273,10 +281,9 @@ class _Gen:
         if text is None:
             text = self.prose_for(name, rng)
         if len(text) < low:
-            filler = " ".join(self.ctx.words) or "value"
-            while len(text) < low:
-                text = f"{text} {filler}".strip()
-        if isinstance(high, int) and len(text) > high:
+            filler = " " + (" ".join(self.ctx.words) or "value")
+            text = (text + filler * ((low - len(text)) // len(filler) + 1)).strip()
+        if high is not None and len(text) > high:
             text = text[:high].rstrip() if high > 0 else ""
             text = text if len(text) >= low else text.ljust(low, "x")
         return text
@@ -313,6 +320,13 @@ class _Gen:
         ):
             return f"{self.ctx.sentence} ({', '.join(_sample_words(words, rng, 3))})."
         return " ".join(_sample_words(words, rng, 3))
+
+
+def _int(schema: Mapping[str, Any], key: str, default: int) -> int:
+    value = schema.get(key, default)
+    return (
+        value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
+    )
 
 
 def _sample_words(words: Sequence[str], rng: Rng, n: int) -> list[str]:

@@ -294,7 +294,11 @@ def json_answer(task: str, model_id: str, rng: Rng) -> str:
 
 # -- arithmetic -------------------------------------------------------------------------------
 
-_EXPR = re.compile(r"[-+]?\(?\s*\d[\d.\s]*(?:\s*(?:\*\*|[-+*/%^×÷])\s*\(?\s*[-+]?\d[\d.]*\s*\)?)+")
+# No whitespace inside the leading number: "1 1 1 ..." must not backtrack quadratically.
+_EXPR = re.compile(r"[-+]?\(?\d[\d.]*(?:\s*(?:\*\*|[-+*/%^×÷])\s*\(?\s*[-+]?\d[\d.]*\s*\)?)+")
+#: Only the start of a prompt is searched for arithmetic (step prompts can carry long data).
+_EXPR_WINDOW = 2_000
+_HAS_OPERATOR = re.compile(r"\d\s*(?:\*\*|[-+*/%^×÷])\s*\(?\s*[-+]?\d")
 _OPS: dict[type[ast.AST], Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -308,7 +312,10 @@ _OPS: dict[type[ast.AST], Callable[[Any, Any], Any]] = {
 
 def arithmetic_answer(task: str) -> str | None:
     """``Answer: <value>`` for the first plain arithmetic expression in ``task``, if any."""
-    for match in _EXPR.finditer(task):
+    window = task[:_EXPR_WINDOW]
+    if not _HAS_OPERATOR.search(window):
+        return None
+    for match in _EXPR.finditer(window):
         expr = match.group(0).replace("^", "**").replace("×", "*").replace("÷", "/").strip()
         if expr.count("(") != expr.count(")"):
             expr = expr.strip("()")
