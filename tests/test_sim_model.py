@@ -320,6 +320,19 @@ async def test_the_models_own_output_cap_holds_and_local_models_are_free() -> No
     assert "length" in lengths
 
 
+async def test_code_steps_get_code_even_when_their_prompt_mentions_json() -> None:
+    prompt = "Write a Python function that loads the config.\n\nEarlier output: return it as JSON."
+    with call_context(capability="code"):
+        code = await quiet().complete(ask(prompt))
+        forced = await quiet().complete(ask(prompt, json_mode=True))
+    block = python_block(code.text)
+    assert block is not None
+    assert parses(block)
+    assert is_json(forced.text)
+    with call_context(capability="general"):
+        assert is_json((await quiet().complete(ask(prompt))).text)
+
+
 async def test_math_prompts_get_a_worked_result() -> None:
     with call_context(capability="math"):
         response = await quiet().complete(ask("What is 17 * 23 + 4?"))

@@ -5,7 +5,8 @@ Forms, first match wins:
 * ``plan``   - a planner request (schema named ``tokenplan_plan``, or ``<goal>`` tags without a
   schema): a plan derived from the goal, pure JSON;
 * ``schema`` - any other ``response_format``: an instance of the schema, pure JSON;
-* ``json``   - ``json_mode`` or a prompt asking for JSON: a JSON object with a ``note`` label;
+* ``json``   - ``json_mode``, or a prompt asking for JSON unless the capability is ``code``:
+  a JSON object with a ``note`` label;
 * ``code``   - a coding request: a labelled answer with one fenced code block;
 * ``text``   - everything else: labelled markdown prose (with a worked result for arithmetic).
 
@@ -83,7 +84,9 @@ def compose(request: ChatRequest, model: Model, *, capability: str, rng: Rng) ->
         )
         value = instance(fmt.json_schema, context=context, rng=rng.child("schema"))
         return Draft(json.dumps(value, ensure_ascii=False), "schema")
-    if request.json_mode or wants_json(task):
+    # A coding step whose prompt merely mentions JSON (say, in an earlier step's output) still
+    # gets code; otherwise no model could pass its check and escalation would be pointless.
+    if request.json_mode or (capability != "code" and wants_json(task)):
         return Draft(writer.json_answer(task, model.id, rng.child("json")), "json")
     if capability == "code":
         language = code_language(task)
