@@ -17,6 +17,7 @@ EXPECTED = {
     "Message",
     "Model",
     "Settings",
+    "SimulatorModel",
     "StreamChunk",
     "Usage",
     "__version__",

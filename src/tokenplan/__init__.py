@@ -20,6 +20,7 @@ _EXPORTS: dict[str, str] = {
     "cost_usd": "tokenplan.pricing",
     "usage_cost": "tokenplan.pricing",
     "ChatModel": "tokenplan.providers.base",
+    "SimulatorModel": "tokenplan.providers.sim",
     "Settings": "tokenplan.settings",
     "ChatRequest": "tokenplan.types",
     "ChatResponse": "tokenplan.types",
@@ -52,6 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from tokenplan.pricing import cost_usd as cost_usd
     from tokenplan.pricing import usage_cost as usage_cost
     from tokenplan.providers.base import ChatModel as ChatModel
+    from tokenplan.providers.sim import SimulatorModel as SimulatorModel
     from tokenplan.settings import Settings as Settings
     from tokenplan.types import ChatRequest as ChatRequest
     from tokenplan.types import ChatResponse as ChatResponse

@@ -110,6 +110,38 @@ def _fraction(v: Any) -> float:
     return f
 
 
+def _optional_rate(v: Any) -> float | None:
+    if v is None or (isinstance(v, str) and v.strip().lower() in ("", "none")):
+        return None
+    f = _float(v)
+    if not 0.0 <= f <= 1.0:
+        raise ValueError("expected a rate in [0, 1]")
+    return f
+
+
+def _optional_non_negative_float(v: Any) -> float | None:
+    if v is None or (isinstance(v, str) and v.strip().lower() in ("", "none")):
+        return None
+    f = _float(v)
+    if f < 0:
+        raise ValueError("must be 0 or greater")
+    return f
+
+
+def _optional_int(v: Any) -> int | None:
+    if v is None or (isinstance(v, str) and v.strip().lower() in ("", "none")):
+        return None
+    if isinstance(v, bool):
+        raise ValueError("expected an integer")
+    try:
+        i = int(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected an integer, got {v!r}") from None
+    if isinstance(v, float) and v != i:
+        raise ValueError("expected an integer")
+    return i
+
+
 def _positive_int(v: Any) -> int:
     if isinstance(v, bool):
         raise ValueError("expected an integer")
@@ -249,6 +281,21 @@ class Settings:
     )
     #: Simulator knobs from ``[sim]`` (e.g. ``failure_rate = {budget = 0.1}``).
     sim: Mapping[str, Any] = field(default_factory=dict, metadata=_opt("sim", None, _table))
+    #: Overrides of the ``[sim]`` table (env only): one failure / error rate for every tier,
+    #: the latency scale (0 = no sleeping) and the seed. ``None`` = use the table or default.
+    sim_failure_rate: float | None = field(
+        default=None, metadata=_opt(None, "TOKENPLAN_SIM_FAILURE_RATE", _optional_rate)
+    )
+    sim_error_rate: float | None = field(
+        default=None, metadata=_opt(None, "TOKENPLAN_SIM_ERROR_RATE", _optional_rate)
+    )
+    sim_latency_scale: float | None = field(
+        default=None,
+        metadata=_opt(None, "TOKENPLAN_SIM_LATENCY_SCALE", _optional_non_negative_float),
+    )
+    sim_seed: int | None = field(
+        default=None, metadata=_opt(None, "TOKENPLAN_SIM_SEED", _optional_int)
+    )
 
     # ledger
     ledger_path: Path | None = field(
