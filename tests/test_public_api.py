@@ -8,6 +8,7 @@ import sys
 import tokenplan
 
 EXPECTED = {
+    "Allocation",
     "Attempt",
     "Catalog",
     "ChatModel",
@@ -16,10 +17,18 @@ EXPECTED = {
     "JsonSchemaFormat",
     "Message",
     "Model",
+    "Plan",
+    "PlannerResult",
+    "Step",
     "Settings",
     "StreamChunk",
     "Usage",
     "__version__",
+    "allocate",
+    "load_plan",
+    "plan_and_allocate",
+    "plan_goal",
+    "save_plan",
     "cost_usd",
     "usage_cost",
 }

@@ -1,0 +1,303 @@
+"""Multiple-choice knapsack: pick one item per group, maximise total value under a cost cap.
+
+Pure and generic (no models, no plans): the allocator maps steps to groups and candidate models
+to ``(cost, value)`` items. Three solvers share the same preprocessing:
+
+* each group is reduced to its Pareto front (strictly increasing cost and value) and the upper
+  convex hull of that front; hull edges are *upgrades* with an efficiency (value per cost);
+* :func:`solve_greedy` starts from the cheapest item of every group and applies upgrades in
+  decreasing efficiency while they fit (skipping a group once one of its upgrades does not
+  fit), then improves with single swaps to any item that fits;
+* :func:`solve_exact` is a depth-first branch-and-bound seeded with the greedy solution and
+  pruned by the LP relaxation (fractional greedy over hull upgrades, an upper bound on any
+  completion). It proves optimality unless it hits ``max_work``, in which case it returns the
+  best solution found (never worse than the greedy) with ``exact=False``.
+
+Ties in value are broken towards the lower cost. Feasibility allows ``COST_EPS`` of float noise.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "COST_EPS",
+    "Item",
+    "Solution",
+    "Upgrade",
+    "knee_cap",
+    "solve_cheapest",
+    "solve_exact",
+    "solve_greedy",
+    "upgrades",
+]
+
+#: Float noise tolerated when comparing a total cost with the cap (USD).
+COST_EPS = 1e-12
+_VALUE_EPS = 1e-12
+_MAX_DEPTH = 400
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    cost: float
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class Solution:
+    """One chosen item index per group (indices into the caller's lists)."""
+
+    choice: tuple[int, ...]
+    cost: float
+    value: float
+    exact: bool = True
+    nodes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Upgrade:
+    """A hull edge of one group: from item ``src`` to item ``dst`` (caller's indices)."""
+
+    group: int
+    src: int
+    dst: int
+    cost: float
+    value: float
+
+    @property
+    def efficiency(self) -> float:
+        return self.value / self.cost if self.cost > 0 else math.inf
+
+
+def _front(items: Sequence[Item]) -> list[int]:
+    """Indices of the Pareto front, by increasing cost (and strictly increasing value)."""
+    order = sorted(range(len(items)), key=lambda i: (items[i].cost, -items[i].value, i))
+    front: list[int] = []
+    for i in order:
+        # Sorted by cost then value, so equal costs arrive best first and the rest are dropped.
+        if not front or items[i].value > items[front[-1]].value + _VALUE_EPS:
+            front.append(i)
+    return front
+
+
+def _hull(items: Sequence[Item], front: list[int]) -> list[int]:
+    """Indices of the upper concave hull of a Pareto front (both ends included)."""
+    hull: list[int] = []
+    for i in front:
+        while len(hull) >= 2:
+            a, b = items[hull[-2]], items[hull[-1]]
+            c = items[i]
+            # b lies on or below the segment a -> c: drop it.
+            if (b.value - a.value) * (c.cost - a.cost) <= (c.value - a.value) * (b.cost - a.cost):
+                hull.pop()
+            else:
+                break
+        hull.append(i)
+    return hull
+
+
+def upgrades(groups: Sequence[Sequence[Item]], *, priority: Sequence[float] = ()) -> list[Upgrade]:
+    """Every group's hull edges, sorted by decreasing efficiency.
+
+    Within a group the edges come out in hull order (their efficiencies decrease along the
+    hull). Equal efficiencies are ordered by decreasing ``priority[group]``, then group index.
+    """
+    out: list[Upgrade] = []
+    for g, items in enumerate(groups):
+        hull = _hull(items, _front(items))
+        for a, b in itertools.pairwise(hull):
+            out.append(
+                Upgrade(g, a, b, items[b].cost - items[a].cost, items[b].value - items[a].value)
+            )
+    prio = list(priority) or [0.0] * len(groups)
+    out.sort(key=lambda u: (-u.efficiency, -prio[u.group], u.group, u.cost))
+    return out
+
+
+def _cheapest_index(items: Sequence[Item]) -> int:
+    return _front(items)[0]
+
+
+def solve_cheapest(groups: Sequence[Sequence[Item]]) -> Solution:
+    """The cheapest item of every group (best value among equally cheap ones)."""
+    choice = tuple(_cheapest_index(items) for items in groups)
+    return _solution(groups, choice)
+
+
+def _solution(
+    groups: Sequence[Sequence[Item]], choice: tuple[int, ...], *, exact: bool = True, nodes: int = 0
+) -> Solution:
+    cost = math.fsum(groups[g][i].cost for g, i in enumerate(choice))
+    value = math.fsum(groups[g][i].value for g, i in enumerate(choice))
+    return Solution(choice, cost, value, exact, nodes)
+
+
+def _better(value: float, cost: float, best_value: float, best_cost: float) -> bool:
+    if value > best_value + _VALUE_EPS:
+        return True
+    return value >= best_value - _VALUE_EPS and cost < best_cost - COST_EPS
+
+
+def solve_greedy(
+    groups: Sequence[Sequence[Item]], cap: float, *, priority: Sequence[float] = ()
+) -> Solution:
+    """Cheapest start, hull upgrades by efficiency while they fit, then single-swap polish.
+
+    Assumes the cheapest assignment fits ``cap`` (check with :func:`solve_cheapest`).
+    """
+    choice = list(solve_cheapest(groups).choice)
+    spent = math.fsum(groups[g][i].cost for g, i in enumerate(choice))
+    blocked: set[int] = set()
+    for up in upgrades(groups, priority=priority):
+        if up.group in blocked or choice[up.group] != up.src:
+            continue
+        if spent + up.cost <= cap + COST_EPS:
+            choice[up.group] = up.dst
+            spent += up.cost
+        else:
+            blocked.add(up.group)
+    # Polish: the best single swap (to any item) that fits, until none improves the value.
+    while True:
+        best: tuple[float, float, int, int] | None = None  # (gain, extra cost, group, item)
+        for g, items in enumerate(groups):
+            cur = items[choice[g]]
+            for i, it in enumerate(items):
+                gain, extra = it.value - cur.value, it.cost - cur.cost
+                if gain <= _VALUE_EPS or spent + extra > cap + COST_EPS:
+                    continue
+                if best is None or (gain, -extra) > (best[0], -best[1]):
+                    best = (gain, extra, g, i)
+        if best is None:
+            break
+        choice[best[2]] = best[3]
+        spent += best[1]
+    return _solution(groups, tuple(choice), exact=False)
+
+
+class _NodeLimit(Exception):
+    pass
+
+
+def solve_exact(
+    groups: Sequence[Sequence[Item]],
+    cap: float,
+    *,
+    priority: Sequence[float] = (),
+    max_work: int = 400_000,
+) -> Solution:
+    """Branch-and-bound optimum (``exact=True``), or the best found within ``max_work``.
+
+    ``max_work`` bounds the search effort (nodes visited plus LP-bound steps), which keeps the
+    run time bounded and the result deterministic. Assumes the cheapest assignment fits ``cap``.
+    """
+    n = len(groups)
+    greedy = solve_greedy(groups, cap, priority=priority)
+    if n == 0:
+        return _solution(groups, (), nodes=0)
+    if n > _MAX_DEPTH:  # the search recurses once per group
+        return greedy
+    fronts = [_front(items) for items in groups]
+    # Decide the groups with most at stake first: bounds tighten fastest.
+    spread = [groups[g][f[-1]].value - groups[g][f[0]].value for g, f in enumerate(fronts)]
+    order = sorted(range(n), key=lambda g: (-spread[g], g))
+    depth_of = {g: d for d, g in enumerate(order)}
+    base_cost = [groups[g][fronts[g][0]].cost for g in order]
+    base_value = [groups[g][fronts[g][0]].value for g in order]
+    rest_cost = [0.0] * (n + 1)  # cost of the cheapest items of groups at depth >= d
+    rest_value = [0.0] * (n + 1)
+    for d in range(n - 1, -1, -1):
+        rest_cost[d] = rest_cost[d + 1] + base_cost[d]
+        rest_value[d] = rest_value[d + 1] + base_value[d]
+    ups = upgrades(groups)
+    # Upgrades still open at depth d: those of groups decided at depth >= d.
+    open_ups: list[list[tuple[float, float]]] = [
+        [(u.cost, u.value) for u in ups if depth_of[u.group] >= d] for d in range(n + 1)
+    ]
+    # Items to branch on, best value first.
+    branch = [
+        [(groups[g][i].cost, groups[g][i].value, i) for i in reversed(fronts[g])] for g in order
+    ]
+
+    best_choice = list(greedy.choice)
+    best_value, best_cost = greedy.value, greedy.cost
+    current = [0] * n
+    nodes = work = 0
+
+    def bound(d: int, residual: float) -> float:
+        nonlocal work
+        extra = 0.0
+        for c, v in open_ups[d]:
+            work += 1
+            if c <= residual:
+                residual -= c
+                extra += v
+            else:
+                if c > 0:
+                    extra += v * residual / c
+                break
+        return extra
+
+    def visit(d: int, cost: float, value: float) -> None:
+        nonlocal nodes, work, best_value, best_cost
+        nodes += 1
+        work += 1
+        if work > max_work:
+            raise _NodeLimit
+        if d == n:
+            if _better(value, cost, best_value, best_cost):
+                best_value, best_cost = value, cost
+                for depth, item in enumerate(current):
+                    best_choice[order[depth]] = item
+            return
+        residual = cap - cost - rest_cost[d]
+        upper = value + rest_value[d] + bound(d, max(residual, 0.0))
+        if upper < best_value - _VALUE_EPS:
+            return
+        if upper <= best_value + _VALUE_EPS and cost + rest_cost[d] >= best_cost - COST_EPS:
+            return
+        tail = rest_cost[d + 1]
+        for c, v, i in branch[d]:
+            if cost + c + tail <= cap + COST_EPS:
+                current[d] = i
+                visit(d + 1, cost + c, value + v)
+
+    exact = True
+    try:
+        visit(0, 0.0, 0.0)
+    except _NodeLimit:
+        exact = False
+    return _solution(groups, tuple(best_choice), exact=exact, nodes=nodes)
+
+
+def knee_cap(groups: Sequence[Sequence[Item]], cap: float, *, min_rate: float = 0.0) -> float:
+    """The cost cap of the ``balanced`` strategy: the knee of the cost/value frontier.
+
+    Walk the LP frontier (hull upgrades by decreasing efficiency, the last one fractional) from
+    the cheapest assignment up to ``cap``. Keep the upgrades whose efficiency is at least the
+    frontier's average efficiency (its chord: past that point a dollar buys less than the
+    average dollar of the whole walk) **and** at least ``min_rate``. Returns the cheapest cost
+    plus the cost of the kept upgrades; never more than ``cap``. Grows with ``cap``.
+    """
+    base = solve_cheapest(groups).cost
+    room = cap - base
+    if room <= 0:
+        return min(cap, base)
+    walk: list[tuple[float, float]] = []  # (cost, efficiency)
+    total_cost = total_value = 0.0
+    for up in upgrades(groups):
+        take = min(up.cost, room - total_cost)
+        if take <= 0:
+            break
+        walk.append((take, up.efficiency))
+        total_cost += take
+        total_value += up.value * (take / up.cost) if up.cost > 0 else up.value
+    if total_cost <= 0:
+        return base
+    chord = total_value / total_cost
+    threshold = max(chord, min_rate)
+    kept = math.fsum(c for c, eff in walk if eff >= threshold * (1 - 1e-9))
+    return min(cap, base + kept)
