@@ -8,10 +8,10 @@ to ``(cost, value)`` items. Three solvers share the same preprocessing:
 * :func:`solve_greedy` starts from the cheapest item of every group and applies upgrades in
   decreasing efficiency while they fit (skipping a group once one of its upgrades does not
   fit), then improves with single swaps to any item that fits;
-* :func:`solve_exact` is a depth-first branch-and-bound seeded with the greedy solution and
-  pruned by the LP relaxation (fractional greedy over hull upgrades, an upper bound on any
-  completion). It proves optimality unless it hits ``max_work``, in which case it returns the
-  best solution found (never worse than the greedy) with ``exact=False``.
+* :func:`solve_exact` is a dynamic programme over the Pareto frontier of partial assignments,
+  seeded with the greedy solution and pruned by the LP relaxation (fractional greedy over hull
+  upgrades, an upper bound on any completion). It is exact unless the search exceeds
+  ``max_work``, in which case it returns the greedy solution with ``exact=False``.
 
 Ties in value are broken towards the lower cost. Feasibility allows ``COST_EPS`` of float noise.
 """
@@ -38,7 +38,6 @@ __all__ = [
 #: Float noise tolerated when comparing a total cost with the cap (USD).
 COST_EPS = 1e-12
 _VALUE_EPS = 1e-12
-_MAX_DEPTH = 400
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,99 +177,95 @@ def solve_greedy(
     return _solution(groups, tuple(choice), exact=False)
 
 
-class _NodeLimit(Exception):
-    pass
-
-
 def solve_exact(
     groups: Sequence[Sequence[Item]],
     cap: float,
     *,
     priority: Sequence[float] = (),
-    max_work: int = 400_000,
+    max_work: int = 1_000_000,
 ) -> Solution:
-    """Branch-and-bound optimum (``exact=True``), or the best found within ``max_work``.
+    """The optimum (``exact=True``), or the greedy solution if the search exceeds ``max_work``.
 
-    ``max_work`` bounds the search effort (nodes visited plus LP-bound steps), which keeps the
-    run time bounded and the result deterministic. Assumes the cheapest assignment fits ``cap``.
+    A dynamic programme over groups that keeps, after each group, only the partial assignments
+    nobody beats on both cost and value (the Pareto frontier of partial sums), dropping those
+    that cannot fit the cap with the cheapest items of the remaining groups or whose LP upper
+    bound cannot reach the best known solution (the greedy one to start with). Exact for any
+    float costs; strongly correlated instances, where branch-and-bound stalls on weak bounds,
+    stay small because dominated partial sums are merged. ``max_work`` bounds the partial
+    assignments examined (``Solution.nodes`` reports the count), keeping the run time bounded
+    and the result deterministic. Assumes the cheapest assignment fits ``cap``.
     """
     n = len(groups)
     greedy = solve_greedy(groups, cap, priority=priority)
     if n == 0:
         return _solution(groups, (), nodes=0)
-    if n > _MAX_DEPTH:  # the search recurses once per group
-        return greedy
     fronts = [_front(items) for items in groups]
-    # Decide the groups with most at stake first: bounds tighten fastest.
+    # Groups with most at stake first: the bounds prune hardest early.
     spread = [groups[g][f[-1]].value - groups[g][f[0]].value for g, f in enumerate(fronts)]
     order = sorted(range(n), key=lambda g: (-spread[g], g))
     depth_of = {g: d for d, g in enumerate(order)}
-    base_cost = [groups[g][fronts[g][0]].cost for g in order]
-    base_value = [groups[g][fronts[g][0]].value for g in order]
-    rest_cost = [0.0] * (n + 1)  # cost of the cheapest items of groups at depth >= d
+    rest_cost = [0.0] * (n + 1)  # cheapest items of the groups at depth >= d
     rest_value = [0.0] * (n + 1)
     for d in range(n - 1, -1, -1):
-        rest_cost[d] = rest_cost[d + 1] + base_cost[d]
-        rest_value[d] = rest_value[d + 1] + base_value[d]
+        first = groups[order[d]][fronts[order[d]][0]]
+        rest_cost[d] = rest_cost[d + 1] + first.cost
+        rest_value[d] = rest_value[d + 1] + first.value
     ups = upgrades(groups)
-    # Upgrades still open at depth d: those of groups decided at depth >= d.
-    open_ups: list[list[tuple[float, float]]] = [
-        [(u.cost, u.value) for u in ups if depth_of[u.group] >= d] for d in range(n + 1)
-    ]
-    # Items to branch on, best value first.
-    branch = [
-        [(groups[g][i].cost, groups[g][i].value, i) for i in reversed(fronts[g])] for g in order
-    ]
-
-    best_choice = list(greedy.choice)
-    best_value, best_cost = greedy.value, greedy.cost
-    current = [0] * n
-    nodes = work = 0
+    open_ups = [[(u.cost, u.value) for u in ups if depth_of[u.group] >= d] for d in range(n + 1)]
+    best_value = greedy.value
 
     def bound(d: int, residual: float) -> float:
-        nonlocal work
         extra = 0.0
         for c, v in open_ups[d]:
-            work += 1
             if c <= residual:
                 residual -= c
                 extra += v
             else:
-                if c > 0:
-                    extra += v * residual / c
+                extra += v * residual / c
                 break
         return extra
 
-    def visit(d: int, cost: float, value: float) -> None:
-        nonlocal nodes, work, best_value, best_cost
-        nodes += 1
-        work += 1
-        if work > max_work:
-            raise _NodeLimit
-        if d == n:
-            if _better(value, cost, best_value, best_cost):
-                best_value, best_cost = value, cost
-                for depth, item in enumerate(current):
-                    best_choice[order[depth]] = item
-            return
-        residual = cap - cost - rest_cost[d]
-        upper = value + rest_value[d] + bound(d, max(residual, 0.0))
-        if upper < best_value - _VALUE_EPS:
-            return
-        if upper <= best_value + _VALUE_EPS and cost + rest_cost[d] >= best_cost - COST_EPS:
-            return
+    # Each layer holds (cost, value, index of the parent state, item index) by increasing cost
+    # and strictly increasing value.
+    layers: list[list[tuple[float, float, int, int]]] = []
+    states: list[tuple[float, float, int, int]] = [(0.0, 0.0, -1, -1)]
+    work = 0
+    for d, g in enumerate(order):
         tail = rest_cost[d + 1]
-        for c, v, i in branch[d]:
-            if cost + c + tail <= cap + COST_EPS:
-                current[d] = i
-                visit(d + 1, cost + c, value + v)
-
-    exact = True
-    try:
-        visit(0, 0.0, 0.0)
-    except _NodeLimit:
-        exact = False
-    return _solution(groups, tuple(best_choice), exact=exact, nodes=nodes)
+        items = [(groups[g][i].cost, groups[g][i].value, i) for i in fronts[g]]
+        grown = [
+            (cost + c, value + v, parent, i)
+            for parent, (cost, value, _, _) in enumerate(states)
+            for c, v, i in items
+            if cost + c + tail <= cap + COST_EPS
+        ]
+        work += len(grown)
+        if work > max_work:
+            return greedy
+        grown.sort(key=lambda t: (t[0], -t[1]))
+        kept: list[tuple[float, float, int, int]] = []
+        for state in grown:
+            if kept and state[1] <= kept[-1][1] + _VALUE_EPS:
+                continue  # dominated: costs at least as much, worth no more
+            room = max(cap - state[0] - tail, 0.0)
+            if state[1] + rest_value[d + 1] + bound(d + 1, room) < best_value - _VALUE_EPS:
+                continue  # cannot reach the best known solution
+            kept.append(state)
+        layers.append(kept)
+        states = kept
+    if not states:  # float noise pruned everything: the greedy solution is the optimum
+        return Solution(greedy.choice, greedy.cost, greedy.value, True, work)
+    # The last state has the highest value, and the lowest cost among equal values.
+    choice = [0] * n
+    index = len(states) - 1
+    for d in range(n - 1, -1, -1):
+        _, _, parent, item = layers[d][index]
+        choice[order[d]] = item
+        index = parent
+    sol = _solution(groups, tuple(choice), nodes=work)
+    if _better(greedy.value, greedy.cost, sol.value, sol.cost):
+        return Solution(greedy.choice, greedy.cost, greedy.value, True, work)
+    return sol
 
 
 def knee_cap(groups: Sequence[Sequence[Item]], cap: float, *, min_rate: float = 0.0) -> float:
