@@ -18,6 +18,7 @@ Ties in value are broken towards the lower cost. Feasibility allows ``COST_EPS``
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from collections.abc import Sequence
@@ -210,20 +211,28 @@ def solve_exact(
         first = groups[order[d]][fronts[order[d]][0]]
         rest_cost[d] = rest_cost[d + 1] + first.cost
         rest_value[d] = rest_value[d + 1] + first.value
+    # LP bound of the groups at depth >= d: their hull upgrades by decreasing efficiency, as
+    # prefix sums so that a bound is one bisection.
     ups = upgrades(groups)
-    open_ups = [[(u.cost, u.value) for u in ups if depth_of[u.group] >= d] for d in range(n + 1)]
+    prefix_cost: list[list[float]] = []
+    prefix_value: list[list[float]] = []
+    for d in range(n + 1):
+        pc, pv = [0.0], [0.0]
+        for u in ups:
+            if depth_of[u.group] >= d:
+                pc.append(pc[-1] + u.cost)
+                pv.append(pv[-1] + u.value)
+        prefix_cost.append(pc)
+        prefix_value.append(pv)
     best_value = greedy.value
 
     def bound(d: int, residual: float) -> float:
-        extra = 0.0
-        for c, v in open_ups[d]:
-            if c <= residual:
-                residual -= c
-                extra += v
-            else:
-                extra += v * residual / c
-                break
-        return extra
+        pc, pv = prefix_cost[d], prefix_value[d]
+        k = bisect.bisect_right(pc, residual) - 1  # whole upgrades that fit
+        if k + 1 < len(pc):  # plus the fitting fraction of the next one
+            part = (residual - pc[k]) / (pc[k + 1] - pc[k])
+            return pv[k] + part * (pv[k + 1] - pv[k])
+        return pv[k]
 
     # Each layer holds (cost, value, index of the parent state, item index) by increasing cost
     # and strictly increasing value.

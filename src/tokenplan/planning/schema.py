@@ -9,7 +9,7 @@ shapes only; the DAG rules (unique ids, known dependencies, no cycles, ...) live
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
@@ -167,9 +167,6 @@ class Plan(BaseModel):
 
     def __len__(self) -> int:
         return len(self.steps)
-
-    def __iter__(self) -> Iterator[Step]:  # type: ignore[override]
-        return iter(self.steps)
 
     @property
     def ids(self) -> tuple[str, ...]:
