@@ -181,6 +181,13 @@ async def test_truncated_answer_asks_for_a_shorter_plan() -> None:
     assert "cut off at the output limit" in llm.requests[1].messages[-1].content
 
 
+async def test_max_tokens_is_capped_at_the_planner_models_output_limit() -> None:
+    llm = ScriptedModel([GOOD_ANSWER])
+    cat = catalog(model(PLANNER, max_out=4096))
+    await plan_goal("goal", model=llm, planner_model_id=PLANNER, catalog=cat)
+    assert llm.requests[0].max_tokens == 4096
+
+
 async def test_simulated_answers_are_flagged() -> None:
     sim = ChatResponse(model=PLANNER, provider="sim", text=GOOD_ANSWER, simulated=True)
     result = await plan_goal("goal", model=ScriptedModel([sim]), planner_model_id=PLANNER)
@@ -215,7 +222,11 @@ async def test_empty_goal_is_a_usage_error_before_any_call(goal: str) -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"max_steps": 0}, "max steps"), ({"max_repairs": -1}, "max_repairs")],
+    [
+        ({"max_steps": 0}, "max steps"),
+        ({"max_repairs": -1}, "max_repairs"),
+        ({"max_tokens": 0}, "max_tokens"),
+    ],
 )
 async def test_bad_limits(kwargs: dict[str, int], match: str) -> None:
     with pytest.raises(UsageError, match=match):
@@ -228,9 +239,11 @@ def test_choose_planner_model() -> None:
         model("b/good-cheap", inp=0.2, out=1.0, quality={"reasoning": 0.8}),
         model("c/good-dear", inp=2.0, out=8.0, quality={"reasoning": 0.9}),
         model("d/no-schema", inp=0.1, out=0.2, quality={"reasoning": 0.85}, json_schema=False),
-        model("e/local", tier="local", inp=0, out=0, quality={"reasoning": 0.9}),
+        model("e/local", tier="local", inp=0, out=0, quality={"reasoning": 0.7}),
     )
     assert choose_planner_model(cat).id == "b/good-cheap"
+    # A user with only a local server plans with it.
+    assert choose_planner_model(cat, available={"e/local"}).id == "e/local"
     assert choose_planner_model(cat, available={"c/good-dear", "a/weak-cheap"}).id == "c/good-dear"
     # Nothing reaches the bar: the best-rated available model plans.
     assert choose_planner_model(cat, available={"a/weak-cheap", "d/no-schema"}).id == (

@@ -101,11 +101,7 @@ def choose_planner_model(
     """
     if model_id:
         return catalog.get(model_id)
-    usable = [
-        m
-        for m in catalog
-        if m.can("reasoning") and (available is None or m.id in available) and not m.is_local
-    ]
+    usable = [m for m in catalog if m.can("reasoning") and (available is None or m.id in available)]
     if not usable:
         raise NoCandidateError("no available model can plan (none is rated for reasoning)")
     good = [m for m in usable if m.json_schema and m.prior("reasoning") >= PLANNER_MIN_PRIOR]
@@ -121,10 +117,9 @@ def _plan_call_cost(model: Model) -> float:
     )
 
 
-def _resolve_mode(mode: OutputMode, catalog: Catalog | None, model_id: str) -> str:
+def _resolve_mode(mode: OutputMode, info: Model | None) -> str:
     if mode != "auto":
         return mode
-    info = catalog.find(model_id) if catalog is not None else None
     if info is None:
         return "json_mode"  # unknown model: JSON mode is the most widely supported
     return "json_schema" if info.json_schema else "json_mode"
@@ -146,7 +141,8 @@ async def plan_goal(
 ) -> PlannerResult:
     """Ask ``model`` (as ``planner_model_id``) for a plan of ``goal``; validate and repair.
 
-    ``catalog`` tells whether the planner model supports JSON schemas (``output_mode="auto"``).
+    ``catalog`` tells whether the planner model supports JSON schemas (``output_mode="auto"``)
+    and caps ``max_tokens`` at its output limit.
     ``run_id`` and ``budget`` (a :class:`tokenplan.budget.Budget`) are set on the call
     context for the metering layer; when omitted, the enclosing context's are kept.
 
@@ -158,7 +154,12 @@ async def plan_goal(
     max_steps = check_max_steps(max_steps)
     if max_repairs < 0:
         raise UsageError("max_repairs must be >= 0")
-    mode = _resolve_mode(output_mode, catalog, planner_model_id)
+    if max_tokens < 1:
+        raise UsageError("max_tokens must be >= 1")
+    info = catalog.find(planner_model_id) if catalog is not None else None
+    mode = _resolve_mode(output_mode, info)
+    if info is not None:
+        max_tokens = min(max_tokens, info.max_output_tokens)
     messages = [
         Message(role="system", content=system_prompt(include_schema=mode != "json_schema")),
         Message(role="user", content=goal_message(goal, max_steps=max_steps)),
