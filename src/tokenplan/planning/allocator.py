@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -197,17 +198,10 @@ def allocate(
         quality_floor=quality_floor,
         reasoning_output_factor=reasoning_output_factor,
     )
-    per_step = [step_candidates(step, catalog, flt) for step in plan.steps]
-    crit = plan.criticality()
-    weights = [1.0 + critical_path_weight * crit[s.id] for s in plan.steps]
-    groups = [
-        [knapsack.Item(c.cost_usd, w * math.log(c.prior)) for c in sc.candidates]
-        for sc, w in zip(per_step, weights, strict=True)
-    ]
-
+    inst = _instance(plan, catalog, flt, critical_path_weight)
     reserve_usd = reserve_fraction * budget_usd
     cap = budget_usd - planner_cost_usd - reserve_usd
-    cheapest = knapsack.solve_cheapest(groups)
+    cheapest = knapsack.solve_cheapest(inst.groups)
     minimum = minimum_budget_usd(
         cheapest.cost, planner_cost_usd=planner_cost_usd, reserve=reserve_fraction
     )
@@ -222,32 +216,11 @@ def allocate(
             requested_usd=cheapest.cost,
             minimum_usd=minimum,
         )
-
-    if strategy == "cheapest":
-        solution = cheapest
-    else:
-        solve_cap = cap
-        if strategy == "balanced":
-            min_rate = balanced_rate / cap if cap > 0 else math.inf
-            solve_cap = knapsack.knee_cap(groups, cap, min_rate=min_rate)
-        solution = knapsack.solve_exact(groups, solve_cap, priority=weights, max_work=max_work)
-
-    chosen = [sc.candidates[i] for sc, i in zip(per_step, solution.choice, strict=True)]
-    base = [sc.candidates[i] for sc, i in zip(per_step, cheapest.choice, strict=True)]
-    total = math.fsum(c.cost_usd for c in chosen)
-    left = cap - total
-    steps = tuple(
-        _step_allocation(
-            sc,
-            pick,
-            low,
-            weight=w,
-            critical=crit[sc.step.id] >= 1 - 1e-9,
-            strategy=strategy,
-            left_usd=left,
-        )
-        for sc, pick, low, w in zip(per_step, chosen, base, weights, strict=True)
+    solution = _solve(
+        inst, strategy, cap, cheapest=cheapest, balanced_rate=balanced_rate, max_work=max_work
     )
+    chosen = [sc.candidates[i] for sc, i in zip(inst.per_step, solution.choice, strict=True)]
+    total = math.fsum(c.cost_usd for c in chosen)
     return Allocation(
         strategy=strategy,
         budget_usd=budget_usd,
@@ -256,12 +229,72 @@ def allocate(
         reserve_usd=reserve_usd,
         steps_cap_usd=cap,
         total_est_cost_usd=total,
-        left_usd=left,
+        left_usd=cap - total,
         minimum_budget_usd=minimum,
         expected_success=math.prod(c.prior for c in chosen),
         objective=solution.value,
         exact=solution.exact or strategy == "cheapest",
-        steps=steps,
+        steps=_step_allocations(inst, chosen, cheapest, strategy=strategy, left_usd=cap - total),
+    )
+
+
+def _solve(
+    inst: _Instance,
+    strategy: str,
+    cap: float,
+    *,
+    cheapest: knapsack.Solution,
+    balanced_rate: float,
+    max_work: int,
+) -> knapsack.Solution:
+    if strategy == "cheapest":
+        return cheapest
+    if strategy == "balanced":
+        min_rate = balanced_rate / cap if cap > 0 else math.inf
+        cap = knapsack.knee_cap(inst.groups, cap, min_rate=min_rate)
+    return knapsack.solve_exact(inst.groups, cap, priority=inst.weights, max_work=max_work)
+
+
+@dataclass(frozen=True, slots=True)
+class _Instance:
+    """The knapsack view of a plan: candidates, weights and items per step."""
+
+    per_step: list[StepCandidates]
+    weights: list[float]
+    critical: list[bool]
+    groups: list[list[knapsack.Item]]
+
+
+def _instance(
+    plan: Plan, catalog: Catalog, flt: CandidateFilter, critical_path_weight: float
+) -> _Instance:
+    per_step = [step_candidates(step, catalog, flt) for step in plan.steps]
+    crit = plan.criticality()
+    weights = [1.0 + critical_path_weight * crit[s.id] for s in plan.steps]
+    groups = [
+        [knapsack.Item(c.cost_usd, w * math.log(c.prior)) for c in sc.candidates]
+        for sc, w in zip(per_step, weights, strict=True)
+    ]
+    critical = [crit[s.id] >= 1 - 1e-9 for s in plan.steps]
+    return _Instance(per_step, weights, critical, groups)
+
+
+def _step_allocations(
+    inst: _Instance,
+    chosen: Sequence[Candidate],
+    cheapest: knapsack.Solution,
+    *,
+    strategy: str,
+    left_usd: float,
+) -> tuple[StepAllocation, ...]:
+    base = [sc.candidates[i] for sc, i in zip(inst.per_step, cheapest.choice, strict=True)]
+    return tuple(
+        _step_allocation(
+            sc, pick, low, weight=w, critical=crit, strategy=strategy, left_usd=left_usd
+        )
+        for sc, pick, low, w, crit in zip(
+            inst.per_step, chosen, base, inst.weights, inst.critical, strict=True
+        )
     )
 
 

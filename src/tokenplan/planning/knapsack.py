@@ -200,48 +200,16 @@ def solve_exact(
     greedy = solve_greedy(groups, cap, priority=priority)
     if n == 0:
         return _solution(groups, (), nodes=0)
-    fronts = [_front(items) for items in groups]
-    # Groups with most at stake first: the bounds prune hardest early.
-    spread = [groups[g][f[-1]].value - groups[g][f[0]].value for g, f in enumerate(fronts)]
-    order = sorted(range(n), key=lambda g: (-spread[g], g))
-    depth_of = {g: d for d, g in enumerate(order)}
-    rest_cost = [0.0] * (n + 1)  # cheapest items of the groups at depth >= d
-    rest_value = [0.0] * (n + 1)
-    for d in range(n - 1, -1, -1):
-        first = groups[order[d]][fronts[order[d]][0]]
-        rest_cost[d] = rest_cost[d + 1] + first.cost
-        rest_value[d] = rest_value[d + 1] + first.value
-    # LP bound of the groups at depth >= d: their hull upgrades by decreasing efficiency, as
-    # prefix sums so that a bound is one bisection.
-    ups = upgrades(groups)
-    prefix_cost: list[list[float]] = []
-    prefix_value: list[list[float]] = []
-    for d in range(n + 1):
-        pc, pv = [0.0], [0.0]
-        for u in ups:
-            if depth_of[u.group] >= d:
-                pc.append(pc[-1] + u.cost)
-                pv.append(pv[-1] + u.value)
-        prefix_cost.append(pc)
-        prefix_value.append(pv)
+    tables = _Tables(groups)
     best_value = greedy.value
-
-    def bound(d: int, residual: float) -> float:
-        pc, pv = prefix_cost[d], prefix_value[d]
-        k = bisect.bisect_right(pc, residual) - 1  # whole upgrades that fit
-        if k + 1 < len(pc):  # plus the fitting fraction of the next one
-            part = (residual - pc[k]) / (pc[k + 1] - pc[k])
-            return pv[k] + part * (pv[k + 1] - pv[k])
-        return pv[k]
-
     # Each layer holds (cost, value, index of the parent state, item index) by increasing cost
     # and strictly increasing value.
     layers: list[list[tuple[float, float, int, int]]] = []
     states: list[tuple[float, float, int, int]] = [(0.0, 0.0, -1, -1)]
     work = 0
-    for d, g in enumerate(order):
-        tail = rest_cost[d + 1]
-        items = [(groups[g][i].cost, groups[g][i].value, i) for i in fronts[g]]
+    for d, g in enumerate(tables.order):
+        tail = tables.rest_cost[d + 1]
+        items = [(groups[g][i].cost, groups[g][i].value, i) for i in tables.fronts[g]]
         grown = [
             (cost + c, value + v, parent, i)
             for parent, (cost, value, _, _) in enumerate(states)
@@ -256,25 +224,69 @@ def solve_exact(
         for state in grown:
             if kept and state[1] <= kept[-1][1] + _VALUE_EPS:
                 continue  # dominated: costs at least as much, worth no more
-            room = max(cap - state[0] - tail, 0.0)
-            if state[1] + rest_value[d + 1] + bound(d + 1, room) < best_value - _VALUE_EPS:
+            upper = state[1] + tables.upper_rest(d + 1, max(cap - state[0] - tail, 0.0))
+            if upper < best_value - _VALUE_EPS:
                 continue  # cannot reach the best known solution
             kept.append(state)
         layers.append(kept)
         states = kept
     if not states:  # float noise pruned everything: the greedy solution is the optimum
         return Solution(greedy.choice, greedy.cost, greedy.value, True, work)
-    # The last state has the highest value, and the lowest cost among equal values.
-    choice = [0] * n
-    index = len(states) - 1
-    for d in range(n - 1, -1, -1):
-        _, _, parent, item = layers[d][index]
-        choice[order[d]] = item
-        index = parent
-    sol = _solution(groups, tuple(choice), nodes=work)
+    sol = _solution(groups, _trace(layers, tables.order), nodes=work)
     if _better(greedy.value, greedy.cost, sol.value, sol.cost):
         return Solution(greedy.choice, greedy.cost, greedy.value, True, work)
     return sol
+
+
+class _Tables:
+    """Per-depth data of the exact search: group order, cheapest tails and LP bounds."""
+
+    def __init__(self, groups: Sequence[Sequence[Item]]) -> None:
+        n = len(groups)
+        self.fronts = [_front(items) for items in groups]
+        # Groups with most at stake first: the bounds prune hardest early.
+        spread = [groups[g][f[-1]].value - groups[g][f[0]].value for g, f in enumerate(self.fronts)]
+        self.order = sorted(range(n), key=lambda g: (-spread[g], g))
+        depth_of = {g: d for d, g in enumerate(self.order)}
+        self.rest_cost = [0.0] * (n + 1)  # cheapest items of the groups at depth >= d
+        self.rest_value = [0.0] * (n + 1)
+        for d in range(n - 1, -1, -1):
+            first = groups[self.order[d]][self.fronts[self.order[d]][0]]
+            self.rest_cost[d] = self.rest_cost[d + 1] + first.cost
+            self.rest_value[d] = self.rest_value[d + 1] + first.value
+        # LP relaxation of the groups at depth >= d: their hull upgrades by decreasing
+        # efficiency, as prefix sums so that a bound is one bisection.
+        ups = upgrades(groups)
+        self.prefix_cost: list[list[float]] = []
+        self.prefix_value: list[list[float]] = []
+        for d in range(n + 1):
+            pc, pv = [0.0], [0.0]
+            for u in ups:
+                if depth_of[u.group] >= d:
+                    pc.append(pc[-1] + u.cost)
+                    pv.append(pv[-1] + u.value)
+            self.prefix_cost.append(pc)
+            self.prefix_value.append(pv)
+
+    def upper_rest(self, d: int, residual: float) -> float:
+        """Upper bound of the value the groups at depth >= d add within ``residual``."""
+        pc, pv = self.prefix_cost[d], self.prefix_value[d]
+        k = bisect.bisect_right(pc, residual) - 1  # whole upgrades that fit
+        extra = pv[k]
+        if k + 1 < len(pc):  # plus the fitting fraction of the next one
+            extra += (residual - pc[k]) / (pc[k + 1] - pc[k]) * (pv[k + 1] - pv[k])
+        return self.rest_value[d] + extra
+
+
+def _trace(layers: list[list[tuple[float, float, int, int]]], order: list[int]) -> tuple[int, ...]:
+    """Item choice of the last layer's last state (highest value, cheapest among equals)."""
+    choice = [0] * len(order)
+    index = len(layers[-1]) - 1
+    for d in range(len(order) - 1, -1, -1):
+        _, _, parent, item = layers[d][index]
+        choice[order[d]] = item
+        index = parent
+    return tuple(choice)
 
 
 def knee_cap(groups: Sequence[Sequence[Item]], cap: float, *, min_rate: float = 0.0) -> float:

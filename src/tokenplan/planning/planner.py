@@ -19,7 +19,7 @@ import itertools
 import logging
 import math
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from tokenplan.catalog.catalog import Catalog
@@ -37,7 +37,7 @@ from tokenplan.planning.prompts import (
 from tokenplan.planning.schema import PLAN_JSON_SCHEMA, Plan
 from tokenplan.planning.validate import parse_plan
 from tokenplan.providers.base import ChatModel
-from tokenplan.types import ChatRequest, JsonSchemaFormat, Message, Usage
+from tokenplan.types import ChatRequest, ChatResponse, JsonSchemaFormat, Message, Usage
 
 if TYPE_CHECKING:
     from tokenplan.budget import Budget
@@ -164,6 +164,71 @@ async def plan_goal(
         Message(role="system", content=system_prompt(include_schema=mode != "json_schema")),
         Message(role="user", content=goal_message(goal, max_steps=max_steps)),
     ]
+    transcript = _Transcript(model=planner_model_id)
+    last: PlanParseError | InvalidPlanError | None = None
+    with call_context(**_context_fields(run_id, budget)):
+        for call in range(1, max_repairs + 2):
+            request = _request(planner_model_id, messages, mode, max_tokens, temperature)
+            response = await model.complete(request)
+            transcript.add(response)
+            try:
+                plan = parse_plan(response.text, goal=goal, max_steps=max_steps, allow_pins=False)
+            except (PlanParseError, InvalidPlanError) as exc:
+                last = exc
+                problems, feedback = _feedback(exc, truncated=response.finish_reason == "length")
+            else:
+                log.info(
+                    "plan accepted",
+                    extra={"model": transcript.model, "calls": call, "steps": len(plan.steps)},
+                )
+                return transcript.result(plan, output_mode=mode)
+            transcript.rejected.append(problems)
+            log.info(
+                "plan rejected",
+                extra={"model": transcript.model, "call": call, "problems": len(problems)},
+            )
+            messages.append(Message(role="assistant", content=response.text or "(empty answer)"))
+            messages.append(Message(role="user", content=feedback))
+    raise _final_error(
+        last, planner=transcript.model, calls=len(transcript.answers), cost_usd=transcript.cost_usd
+    )
+
+
+@dataclass
+class _Transcript:
+    """What the planner's calls produced and cost so far."""
+
+    model: str
+    answers: list[str] = field(default_factory=list)
+    rejected: list[tuple[str, ...]] = field(default_factory=list)
+    cost_usd: float = 0.0
+    usage: Usage = field(default_factory=Usage)
+    simulated: bool = False
+
+    def add(self, response: ChatResponse) -> None:
+        self.answers.append(response.text)
+        self.cost_usd += response.cost_usd
+        self.usage = self.usage + response.usage
+        self.simulated = self.simulated or response.simulated
+        self.model = response.model or self.model
+
+    def result(self, plan: Plan, *, output_mode: str) -> PlannerResult:
+        return PlannerResult(
+            plan=plan,
+            model=self.model,
+            cost_usd=self.cost_usd,
+            calls=len(self.answers),
+            usage=self.usage,
+            answers=tuple(self.answers),
+            rejected=tuple(self.rejected),
+            output_mode=output_mode,
+            simulated=self.simulated,
+        )
+
+
+def _context_fields(run_id: str | None, budget: Budget | None) -> dict[str, Any]:
+    # A fresh attempt counter numbers the planner's calls 1, 2, 3; run id and budget are only
+    # set when given, so an enclosing run's context is inherited otherwise.
     fields: dict[str, Any] = {
         "kind": "plan",
         "step_id": None,
@@ -175,59 +240,16 @@ async def plan_goal(
         fields["run_id"] = run_id
     if budget is not None:
         fields["budget"] = budget
+    return fields
 
-    answers: list[str] = []
-    rejected: list[tuple[str, ...]] = []
-    cost = 0.0
-    usage = Usage()
-    simulated = False
-    answered_by = planner_model_id
-    last: PlanParseError | InvalidPlanError | None = None
-    with call_context(**fields):
-        for call in range(1, max_repairs + 2):
-            request = _request(planner_model_id, messages, mode, max_tokens, temperature)
-            response = await model.complete(request)
-            answers.append(response.text)
-            cost += response.cost_usd
-            usage = usage + response.usage
-            simulated = simulated or response.simulated
-            answered_by = response.model or planner_model_id
-            try:
-                plan = parse_plan(response.text, goal=goal, max_steps=max_steps, allow_pins=False)
-            except PlanParseError as exc:
-                last = exc
-                problems: tuple[str, ...] = (exc.message,)
-                feedback = parse_error_message(
-                    exc.message, truncated=response.finish_reason == "length"
-                )
-            except InvalidPlanError as exc:
-                last = exc
-                problems = exc.problems
-                feedback = problems_message(exc.problems)
-            else:
-                log.info(
-                    "plan accepted",
-                    extra={"model": answered_by, "calls": call, "steps": len(plan.steps)},
-                )
-                return PlannerResult(
-                    plan=plan,
-                    model=answered_by,
-                    cost_usd=cost,
-                    calls=call,
-                    usage=usage,
-                    answers=tuple(answers),
-                    rejected=tuple(rejected),
-                    output_mode=mode,
-                    simulated=simulated,
-                )
-            rejected.append(problems)
-            log.info(
-                "plan rejected",
-                extra={"model": answered_by, "call": call, "problems": len(problems)},
-            )
-            messages.append(Message(role="assistant", content=response.text or "(empty answer)"))
-            messages.append(Message(role="user", content=feedback))
-    raise _final_error(last, planner=answered_by, calls=len(answers), cost_usd=cost)
+
+def _feedback(
+    exc: PlanParseError | InvalidPlanError, *, truncated: bool
+) -> tuple[tuple[str, ...], str]:
+    """The problems of a rejected answer and the repair request that lists them."""
+    if isinstance(exc, InvalidPlanError):
+        return exc.problems, problems_message(exc.problems)
+    return (exc.message,), parse_error_message(exc.message, truncated=truncated)
 
 
 def _request(

@@ -185,12 +185,16 @@ class Plan(BaseModel):
         return {s.id: s.model for s in self.steps if s.model is not None}
 
     def with_pins(self, pins: dict[str, str | None]) -> Plan:
-        """A copy with ``model`` set (or cleared with ``None``) on the named steps."""
+        """A copy with ``model`` set (or cleared with ``None``) on the named steps.
+
+        ``KeyError`` for an unknown step id; ``pydantic.ValidationError`` for a blank model id.
+        """
         unknown = set(pins) - set(self.ids)
         if unknown:
             raise KeyError(", ".join(sorted(unknown)))
         steps = tuple(
-            s.model_copy(update={"model": pins[s.id]}) if s.id in pins else s for s in self.steps
+            Step.model_validate({**s.model_dump(), "model": pins[s.id]}) if s.id in pins else s
+            for s in self.steps
         )
         return Plan(goal=self.goal, steps=steps)
 
