@@ -8,6 +8,7 @@ import sys
 import tokenplan
 
 EXPECTED = {
+    "Allocation",
     "Attempt",
     "Catalog",
     "ChatModel",
@@ -16,11 +17,19 @@ EXPECTED = {
     "JsonSchemaFormat",
     "Message",
     "Model",
+    "Plan",
+    "PlannerResult",
+    "Step",
     "Settings",
     "SimulatorModel",
     "StreamChunk",
     "Usage",
     "__version__",
+    "allocate",
+    "load_plan",
+    "plan_and_allocate",
+    "plan_goal",
+    "save_plan",
     "cost_usd",
     "usage_cost",
 }

@@ -19,6 +19,15 @@ _EXPORTS: dict[str, str] = {
     "Attempt": "tokenplan.ledger.attempt",
     "cost_usd": "tokenplan.pricing",
     "usage_cost": "tokenplan.pricing",
+    "Allocation": "tokenplan.planning.allocator",
+    "allocate": "tokenplan.planning.allocator",
+    "plan_and_allocate": "tokenplan.planning.pipeline",
+    "load_plan": "tokenplan.planning.planfile",
+    "save_plan": "tokenplan.planning.planfile",
+    "PlannerResult": "tokenplan.planning.planner",
+    "plan_goal": "tokenplan.planning.planner",
+    "Plan": "tokenplan.planning.schema",
+    "Step": "tokenplan.planning.schema",
     "ChatModel": "tokenplan.providers.base",
     "SimulatorModel": "tokenplan.providers.sim",
     "Settings": "tokenplan.settings",
@@ -50,6 +59,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from tokenplan.catalog.catalog import Catalog as Catalog
     from tokenplan.catalog.model import Model as Model
     from tokenplan.ledger.attempt import Attempt as Attempt
+    from tokenplan.planning.allocator import Allocation as Allocation
+    from tokenplan.planning.allocator import allocate as allocate
+    from tokenplan.planning.pipeline import plan_and_allocate as plan_and_allocate
+    from tokenplan.planning.planfile import load_plan as load_plan
+    from tokenplan.planning.planfile import save_plan as save_plan
+    from tokenplan.planning.planner import PlannerResult as PlannerResult
+    from tokenplan.planning.planner import plan_goal as plan_goal
+    from tokenplan.planning.schema import Plan as Plan
+    from tokenplan.planning.schema import Step as Step
     from tokenplan.pricing import cost_usd as cost_usd
     from tokenplan.pricing import usage_cost as usage_cost
     from tokenplan.providers.base import ChatModel as ChatModel

@@ -154,11 +154,15 @@ class PlanParseError(PlanError):
 
 
 class InvalidPlanError(PlanError):
-    """A parsed plan breaks the DAG rules; ``problems`` lists each one."""
+    """A parsed plan breaks the DAG rules; ``problems`` lists each one.
 
-    def __init__(self, problems: Sequence[str]) -> None:
+    ``message`` replaces the default ``"Invalid plan: <problems>"`` text (for context such as
+    how many planner calls were made); ``problems`` is always the full list.
+    """
+
+    def __init__(self, problems: Sequence[str], *, message: str | None = None) -> None:
         self.problems = tuple(problems)
-        super().__init__("Invalid plan: " + "; ".join(self.problems))
+        super().__init__(message or "Invalid plan: " + "; ".join(self.problems))
 
 
 class BudgetError(TokenplanError):
