@@ -21,6 +21,7 @@ EXPECTED = {
     "Usage",
     "__version__",
     "cost_usd",
+    "load_catalog",
     "usage_cost",
 }
 
