@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -154,6 +155,37 @@ async def test_refresh_writes_cache_and_load_catalog_merges_it(tmp_path: Path) -
     assert catalog.get("openrouter/deepseek/deepseek-v3.2").input_per_mtok == 0.25
     assert catalog.get("openrouter/acme/widget-70b").source == "openrouter-refresh"
     assert len(catalog) == len(bundled_snapshot().models) + 3
+
+
+def test_refresh_cache_updates_curated_rows_but_not_their_judgement() -> None:
+    from tokenplan.catalog.loading import merge_refreshed
+
+    curated = {m.id: m for m in bundled_snapshot().models}
+    payload = {
+        "data": [
+            or_model(
+                "openai/gpt-oss-120b",
+                prompt="0.0000001",
+                completion="0.0000005",
+                overrides=[{"min_prompt_tokens": 100000, "prompt": "0.0000002"}],
+            )
+        ]
+    }
+    (row,) = _convert(payload).models
+    # A cache written by an older package carries that package's judgement: it must not win.
+    stale = dataclasses.replace(row, tier="flagship", quality={"general": 0.1}, notes="old")
+    by_id = dict(curated)
+    merge_refreshed(by_id, [stale])
+    merged = by_id["openrouter/openai/gpt-oss-120b"]
+    before = curated["openrouter/openai/gpt-oss-120b"]
+    assert (merged.input_per_mtok, merged.output_per_mtok) == (0.1, 0.5)
+    assert merged.extra["long_context"]["above_input_tokens"] == 100000
+    assert merged.extra["price_key"] == before.extra["price_key"]
+    assert (merged.tier, dict(merged.quality), merged.notes) == (
+        before.tier,
+        dict(before.quality),
+        before.notes,
+    )
 
 
 async def test_key_is_sent_when_set_and_never_leaks_into_errors(tmp_path: Path) -> None:

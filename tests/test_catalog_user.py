@@ -70,6 +70,15 @@ def test_good_file_adds_local_models_and_overrides_bundled(tmp_path: Path) -> No
     assert cat.filter(tier="local") == [local]
 
 
+def test_paid_user_model_without_tier_is_classified_by_price(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        '[[model]]\nid = "together/some-70b"\ninput_per_mtok = 0.9\noutput_per_mtok = 0.9\n'
+        "context_window = 131072\nmax_output_tokens = 8192\ncapabilities = { general = 0.7 }\n",
+    )
+    assert load_catalog(_settings(tmp_path)).get("together/some-70b").tier == "mid"
+
+
 def test_no_file_means_the_bundled_catalog(tmp_path: Path) -> None:
     from tokenplan.catalog import Catalog
 

@@ -132,7 +132,8 @@ def _build(refresh_path: Path | None, user_path: Path | None) -> Catalog:
     if user_path is not None:
         from tokenplan.catalog.user_models import apply_user_models
 
-        apply_user_models(by_id, _read_user_file(user_path), path=user_path)
+        rule = bundled_snapshot().tier_rule
+        apply_user_models(by_id, _read_user_file(user_path), path=user_path, rule=rule)
         sources.append(str(user_path))
     return Catalog(by_id.values(), sources=sources)
 
@@ -144,7 +145,13 @@ def merge_refreshed(by_id: dict[str, Model], refreshed: Sequence[Model]) -> None
         current = curated.get(row.id)
         if current is not None:
             changes = {f: getattr(row, f) for f in REFRESHABLE_FIELDS}
-            by_id[row.id] = dataclasses.replace(current, source=REFRESH_SOURCE, **changes)
+            # OpenRouter's own long-context price step replaces the curated one (or its absence).
+            extra = {k: v for k, v in current.extra.items() if k != "long_context"}
+            if "long_context" in row.extra:
+                extra["long_context"] = row.extra["long_context"]
+            by_id[row.id] = dataclasses.replace(
+                current, source=REFRESH_SOURCE, extra=extra, **changes
+            )
             continue
         twin = curated.get(str(row.extra.get("priors_from", "")))
         if twin is not None:

@@ -9,7 +9,8 @@ overrides the fields it names (a negotiated price, a larger context, a corrected
     context_window = 131072
     max_output_tokens = 8192
     capabilities = { general = 0.55, code = 0.45 }   # quality priors in [0, 1]
-    # tier defaults to "local"; prices default to 0 (input_per_mtok, output_per_mtok, ...)
+    # prices default to 0 (input_per_mtok, output_per_mtok, ...); tier defaults to "local"
+    # for a free model, else to the catalog's price-band rule
 
     [[model]]
     id = "openai/gpt-5-mini"                   # an existing model: only these fields change
@@ -34,6 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tokenplan.catalog.model import CAPABILITIES, TIERS, Model
+from tokenplan.catalog.tiers import DEFAULT_TIER_RULE, TierRule
 from tokenplan.errors import ConfigError
 
 __all__ = ["USER_SOURCE", "UserModel", "apply_user_models", "parse_user_models"]
@@ -203,16 +205,25 @@ def _parse_entry(number: int, entry: Mapping[str, Any], path: Path, seen: set[st
     return UserModel(number=number, id=model_id, fields=fields, base_url=base_url)
 
 
-def apply_user_models(by_id: dict[str, Model], entries: Iterable[UserModel], *, path: Path) -> None:
-    """Add or override the models of ``entries`` in ``by_id`` (modified in place)."""
+def apply_user_models(
+    by_id: dict[str, Model],
+    entries: Iterable[UserModel],
+    *,
+    path: Path,
+    rule: TierRule = DEFAULT_TIER_RULE,
+) -> None:
+    """Add or override the models of ``entries`` in ``by_id`` (modified in place).
+
+    A new model without a ``tier`` is ``local`` when it is free, else classified by ``rule``.
+    """
     entries = tuple(entries)
     for e in entries:
         current = by_id.get(e.id)
-        by_id[e.id] = _new_model(e, path) if current is None else _override(current, e)
+        by_id[e.id] = _new_model(e, path, rule) if current is None else _override(current, e)
     _check_aliases(by_id, entries, path)
 
 
-def _new_model(e: UserModel, path: Path) -> Model:
+def _new_model(e: UserModel, path: Path, rule: TierRule) -> Model:
     where = f"{path}: [[model]] #{e.number} ({e.id})"
     for required in ("context_window", "max_output_tokens"):
         if required not in e.fields:
@@ -227,13 +238,17 @@ def _new_model(e: UserModel, path: Path) -> Model:
         "id": e.id,
         "provider": provider,
         "api_name": api_name,
-        "tier": "local",
         "input_per_mtok": 0.0,
         "output_per_mtok": 0.0,
         "display_name": api_name,
         "source": USER_SOURCE,
         **e.fields,
     }
+    if "tier" not in values:
+        paid = values["input_per_mtok"] > 0 or values["output_per_mtok"] > 0
+        values["tier"] = (
+            rule.tier_for(values["input_per_mtok"], values["output_per_mtok"]) if paid else "local"
+        )
     if e.base_url is not None:
         values["extra"] = {"base_url": e.base_url}
     return Model(**values)
