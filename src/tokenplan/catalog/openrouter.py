@@ -162,17 +162,19 @@ async def refresh_catalog(
     settings: Settings,
     *,
     client: httpx.AsyncClient | None = None,
-    timeout_s: float = 30.0,
+    timeout_s: float | None = None,
 ) -> RefreshResult:
     """Fetch OpenRouter's model list, convert it and write the refresh cache atomically.
 
     ``client`` is used as given (inject a transport for tests, or pass the runtime's shared
-    client); otherwise a short-lived one is opened. Raises :class:`ProviderError` subclasses
+    client); otherwise a short-lived one is opened. ``timeout_s`` defaults to the settings'
+    ``request_timeout_s`` (``TOKENPLAN_TIMEOUT``). Raises :class:`ProviderError` subclasses
     for network, HTTP and format failures (the cache is then left as it was) and
     :class:`ConfigError` for a bad base URL or an unwritable data folder.
     """
     base = openrouter_base_url(settings)
     url = f"{base}/api/v1/models"
+    timeout_s = settings.request_timeout_s if timeout_s is None else timeout_s
     headers = {"Accept": "application/json", "User-Agent": _user_agent()}
     key = settings.env.get(KEY_ENV)
     if key:
@@ -220,7 +222,7 @@ async def _get_json(
             f"OpenRouter did not answer within {timeout_s:g}s ({url})", provider="openrouter"
         ) from exc
     except httpx.HTTPError as exc:
-        reason = str(exc) or type(exc).__name__
+        reason = " ".join(str(exc).split()) or type(exc).__name__
         raise ProviderConnectionError(
             f"cannot reach OpenRouter at {url}: {reason}", provider="openrouter"
         ) from exc
