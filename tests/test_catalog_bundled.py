@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -100,3 +102,16 @@ def test_cheaper_tiers_cost_less_on_average(models: tuple[Model, ...]) -> None:
 def test_file_round_trips_through_model(models: tuple[Model, ...]) -> None:
     doc = json.loads(BUNDLED_PATH.read_text(encoding="utf-8"))
     assert [m.to_dict() for m in models] == doc["models"]
+
+
+def test_loading_stays_on_the_standard_library() -> None:
+    # load_catalog runs before every command: heavy libraries would cost every start-up.
+    code = (
+        "import sys\n"
+        "from tokenplan.catalog import load_catalog\n"
+        "load_catalog()\n"
+        "print(','.join(m for m in ('pydantic', 'httpx', 'rich', 'anyio', 'networkx', 'typer')"
+        " if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""

@@ -12,9 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fake_openrouter import FakeOpenRouter, free_port, or_model, sample_payload, serve
-from tokenplan.catalog import load_catalog
+from tokenplan.catalog import Model, load_catalog
 from tokenplan.catalog.loading import bundled_snapshot
 from tokenplan.catalog.openrouter import (
     DEFAULT_PRIORS,
@@ -295,3 +297,85 @@ def test_cli_refresh_bad_base_url_is_usage_error(isolated_env: Path) -> None:
     done = _cli("refresh", base_url="not a url")
     assert done.returncode == 2
     assert done.stderr.startswith("error: TOKENPLAN_OPENROUTER_BASE_URL")
+
+
+# -- robustness: whatever OpenRouter sends, conversion skips it or yields a valid row ------------
+
+_json_leaf = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**9),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["0", "-1", "abc", "", "text", "image", "inf", "nan"]),
+)
+_json_value = st.recursive(
+    _json_leaf,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+# Plausible values, with junk mixed in: most entries are near-valid, so both the conversion and
+# the skip paths are exercised.
+_good_price = st.floats(1e-9, 1e-3).map(repr) | st.sampled_from(["0.0000001", "0.000003"])
+_price = st.one_of(_good_price, _good_price, _good_price, st.sampled_from(["0", "-1"]), _json_leaf)
+_good_tokens = st.integers(1, 2_000_000)
+_tokens = st.one_of(_good_tokens, _good_tokens, _good_tokens, st.integers(-10, 0), _json_leaf)
+_entry = st.fixed_dictionaries(
+    {
+        "id": st.sampled_from(
+            ["a/b", "deepseek/deepseek-v3.2", "openai/gpt-5", "x/y:free", "nope"]
+        ),
+        "pricing": st.fixed_dictionaries(
+            {"prompt": _price, "completion": _price},
+            optional={
+                "request": _price,
+                "input_cache_read": _price,
+                "input_cache_write": _price,
+                "internal_reasoning": _price,
+                "overrides": st.lists(
+                    st.fixed_dictionaries(
+                        {"min_prompt_tokens": _tokens, "prompt": _price, "completion": _price}
+                    ),
+                    max_size=2,
+                )
+                | _json_value,
+            },
+        ),
+        "context_length": _tokens,
+    },
+    optional={
+        "name": _json_value,
+        "architecture": st.fixed_dictionaries(
+            {
+                "input_modalities": st.lists(
+                    st.sampled_from(["text", "image", "file"]), max_size=3
+                ),
+                "output_modalities": st.lists(st.sampled_from(["text", "image"]), max_size=2),
+            }
+        )
+        | _json_value,
+        "top_provider": st.fixed_dictionaries({"max_completion_tokens": _tokens}) | _json_value,
+        "supported_parameters": st.lists(
+            st.sampled_from(["tools", "structured_outputs", "reasoning", "max_tokens"])
+        )
+        | _json_value,
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_entry, _entry, _entry, _json_value), max_size=6))
+def test_conversion_never_crashes_and_only_yields_valid_rows(data: list[Any]) -> None:
+    try:
+        result = _convert({"data": data})
+    except ResponseFormatError:
+        return
+    for m in result.models:
+        assert m.id.startswith("openrouter/")
+        assert min(m.input_per_mtok, m.output_per_mtok) >= 0
+        assert m.input_per_mtok + m.output_per_mtok > 0
+        assert min(m.context_window, m.max_output_tokens) > 0
+        assert m.quality
+        assert all(0 <= p <= 1 for p in m.quality.values())
+        Model.from_dict(json.loads(json.dumps(m.to_dict())))  # the cache round-trips
