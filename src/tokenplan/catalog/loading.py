@@ -156,7 +156,9 @@ def merge_refreshed(by_id: dict[str, Model], refreshed: Sequence[Model]) -> None
         twin = curated.get(str(row.extra.get("priors_from", "")))
         if twin is not None:
             row = dataclasses.replace(row, quality=dict(twin.quality))
-        by_id[row.id] = row
+        # Aliases belong to curated models; a row cached by an older package may still carry
+        # some, and they must not compete with today's.
+        by_id[row.id] = dataclasses.replace(row, aliases=()) if row.aliases else row
 
 
 def read_refresh_cache(path: Path) -> tuple[Model, ...]:
