@@ -109,7 +109,7 @@ def load_catalog(settings: Settings | None = None) -> Catalog:
     cached = _loaded.get(key)
     if cached is not None:
         return cached
-    catalog = _build(refresh_path if key[0] else None, user_path if key[1] else None)
+    catalog = _build(*key)
     if len(_loaded) >= 8:
         _loaded.clear()
     _loaded[key] = catalog
@@ -120,21 +120,21 @@ def load_catalog(settings: Settings | None = None) -> Catalog:
 _loaded: dict[tuple[_Signature, _Signature], Catalog] = {}
 
 
-def _build(refresh_path: Path | None, user_path: Path | None) -> Catalog:
+def _build(refresh: _Signature, user: _Signature) -> Catalog:
     base = bundled_catalog()
-    if refresh_path is None and user_path is None:
+    if refresh is None and user is None:
         return base
     by_id = {m.id: m for m in base.models}
     sources = ["bundled"]
-    if refresh_path is not None:
-        merge_refreshed(by_id, read_refresh_cache(refresh_path))
-        sources.append(str(refresh_path))
-    if user_path is not None:
+    if refresh is not None:
+        merge_refreshed(by_id, _read_refresh_cache(refresh))
+        sources.append(refresh[0])
+    if user is not None:
         from tokenplan.catalog.user_models import apply_user_models
 
         rule = bundled_snapshot().tier_rule
-        apply_user_models(by_id, _read_user_file(user_path), path=user_path, rule=rule)
-        sources.append(str(user_path))
+        apply_user_models(by_id, _parse_user_file(user), path=Path(user[0]), rule=rule)
+        sources.append(user[0])
     return Catalog(by_id.values(), sources=sources)
 
 
@@ -173,10 +173,9 @@ def read_refresh_cache(path: Path) -> tuple[Model, ...]:
 def _read_refresh_cache(sig: tuple[str, int, int]) -> tuple[Model, ...]:
     path = Path(sig[0])
     hint = "run 'tokenplan models refresh' again or delete it"
+    data = _read_bytes(path, "refresh cache")
     try:
-        doc = json.loads(path.read_bytes())
-    except OSError as exc:
-        raise ConfigError(f"cannot read refresh cache {path}: {exc.strerror}") from None
+        doc = json.loads(data)
     except ValueError as exc:
         raise ConfigError(f"refresh cache {path} is not valid JSON ({exc}); {hint}") from None
     rows = doc.get("models") if isinstance(doc, Mapping) else None
@@ -188,25 +187,23 @@ def _read_refresh_cache(sig: tuple[str, int, int]) -> tuple[Model, ...]:
         raise ConfigError(f"refresh cache {path} has a malformed row ({exc}); {hint}") from None
 
 
-def _read_user_file(path: Path) -> tuple[UserModel, ...]:
-    sig = _signature(path)
-    if sig is None:
-        return ()
-    return _parse_user_file(sig)
-
-
 @functools.lru_cache(maxsize=4)
 def _parse_user_file(sig: tuple[str, int, int]) -> tuple[UserModel, ...]:
     from tokenplan.catalog.user_models import parse_user_models
 
     path = Path(sig[0])
     try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read models file {path}: {exc.strerror}") from None
+        text = _read_bytes(path, "models file").decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"models file {path} is not UTF-8 text") from None
     return parse_user_models(text, path=path)
+
+
+def _read_bytes(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror}") from None
 
 
 def _signature(path: Path) -> _Signature:
