@@ -31,6 +31,7 @@ EXPECTED = {
     "plan_goal",
     "save_plan",
     "cost_usd",
+    "load_catalog",
     "usage_cost",
 }
 

@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 # tests/test_public_api.py.
 _EXPORTS: dict[str, str] = {
     "Catalog": "tokenplan.catalog.catalog",
+    "load_catalog": "tokenplan.catalog.loading",
     "Model": "tokenplan.catalog.model",
     "Attempt": "tokenplan.ledger.attempt",
     "cost_usd": "tokenplan.pricing",
@@ -57,6 +58,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover
     from tokenplan.catalog.catalog import Catalog as Catalog
+    from tokenplan.catalog.loading import load_catalog as load_catalog
     from tokenplan.catalog.model import Model as Model
     from tokenplan.ledger.attempt import Attempt as Attempt
     from tokenplan.planning.allocator import Allocation as Allocation

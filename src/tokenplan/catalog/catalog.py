@@ -1,6 +1,6 @@
 """The model catalog: the bundled snapshot, plus refreshed and user-defined models.
 
-Layers, later ones winning on the same id:
+Layers, later ones winning on the same id (see :func:`tokenplan.catalog.load_catalog`):
 
 1. the bundled snapshot ``tokenplan/catalog/models.json`` (built by ``scripts/build_catalog.py``),
 2. the OpenRouter refresh cache written by ``tokenplan models refresh`` (``openrouter-models.json``
@@ -10,7 +10,6 @@ Layers, later ones winning on the same id:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -47,8 +46,13 @@ class Catalog:
 
     @classmethod
     def bundled(cls) -> Catalog:
-        """The snapshot shipped with the package."""
-        return cls(_read_rows(BUNDLED_PATH), sources=(str(BUNDLED_PATH),))
+        """The snapshot shipped with the package (parsed once per process).
+
+        Use :func:`~tokenplan.catalog.load_catalog` to include refreshed and user models.
+        """
+        from tokenplan.catalog.loading import bundled_catalog
+
+        return bundled_catalog()
 
     @classmethod
     def from_rows(cls, rows: Iterable[dict[str, Any]], *, source: str = "memory") -> Catalog:
@@ -105,9 +109,3 @@ class Catalog:
     @property
     def providers(self) -> list[str]:
         return sorted({m.provider for m in self.models})
-
-
-def _read_rows(path: Path) -> list[Model]:
-    with path.open("rb") as fh:
-        doc = json.load(fh)
-    return [Model.from_dict(r) for r in doc["models"]]
