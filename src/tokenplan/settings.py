@@ -15,7 +15,7 @@ Example ``config.toml``::
     strategy = "balanced"
     exclude_providers = ["xai"]
     [routing.rules]
-    code = "deepseek/deepseek-chat"
+    code = "deepseek/deepseek-v4-flash"
 
     [plan]
     budget_usd = 0.50
@@ -232,7 +232,7 @@ class Settings:
     require_features: tuple[str, ...] = field(
         default=(), metadata=_opt("routing.require_features", None, _str_tuple)
     )
-    #: Per-capability rules, e.g. ``{"code": "deepseek/deepseek-chat"}``.
+    #: Per-capability rules, e.g. ``{"code": "deepseek/deepseek-v4-flash"}``.
     rules: Mapping[str, str] = field(
         default_factory=dict, metadata=_opt("routing.rules", None, _str_map)
     )
@@ -242,7 +242,7 @@ class Settings:
     )
     #: Model that "savings" are measured against (ledger summary, proxy headers).
     baseline_model: str = field(
-        default="openai/gpt-5", metadata=_opt("ledger.baseline_model", "TOKENPLAN_BASELINE_MODEL")
+        default="openai/gpt-5.4", metadata=_opt("ledger.baseline_model", "TOKENPLAN_BASELINE_MODEL")
     )
 
     # plan / execute

@@ -9,7 +9,7 @@ local model does not win every step on price; the floor never leaves a step with
 A step that pins a model (``Step.model``) has that one candidate; the pin must name a catalog
 model that passes the availability, filter and size checks (a pin may name a model not rated for
 the step's capability: the user knows better; its lowest prior stands in). A config rule
-(``Settings.rules``, e.g. ``code -> deepseek/deepseek-chat``) restricts steps of that capability
+(``Settings.rules``, e.g. ``code -> deepseek/deepseek-v4-flash``) restricts steps of that capability
 to the rule's model when that model is a candidate, and is skipped (with a note) when it is not.
 """
 
