@@ -14,13 +14,16 @@ EXPECTED = {
     "ChatRequest",
     "ChatResponse",
     "JsonSchemaFormat",
+    "Ledger",
     "Message",
     "Model",
     "Settings",
     "StreamChunk",
+    "Summary",
     "Usage",
     "__version__",
     "cost_usd",
+    "summarize",
     "usage_cost",
 }
 

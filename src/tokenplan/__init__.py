@@ -17,6 +17,9 @@ _EXPORTS: dict[str, str] = {
     "Catalog": "tokenplan.catalog.catalog",
     "Model": "tokenplan.catalog.model",
     "Attempt": "tokenplan.ledger.attempt",
+    "Ledger": "tokenplan.ledger.store",
+    "Summary": "tokenplan.ledger.summary",
+    "summarize": "tokenplan.ledger.summary",
     "cost_usd": "tokenplan.pricing",
     "usage_cost": "tokenplan.pricing",
     "ChatModel": "tokenplan.providers.base",
@@ -49,6 +52,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from tokenplan.catalog.catalog import Catalog as Catalog
     from tokenplan.catalog.model import Model as Model
     from tokenplan.ledger.attempt import Attempt as Attempt
+    from tokenplan.ledger.store import Ledger as Ledger
+    from tokenplan.ledger.summary import Summary as Summary
+    from tokenplan.ledger.summary import summarize as summarize
     from tokenplan.pricing import cost_usd as cost_usd
     from tokenplan.pricing import usage_cost as usage_cost
     from tokenplan.providers.base import ChatModel as ChatModel
