@@ -181,31 +181,33 @@ def summarize(
         catalog = Catalog.bundled()
     base = catalog.get(baseline) if isinstance(baseline, str) else baseline
 
-    acc = _Accumulator(by)
+    acc = _Accumulator(by, catalog)
     skipped = 0
     if isinstance(attempts, LedgerReader):
         parts = attempts.split(workers) if workers > 1 else [attempts]
         if len(parts) > 1:
             from tokenplan.ledger.parallel import map_ranges
 
-            for buckets, part_skipped in map_ranges(parts, _ScanRange(by)):
-                acc.merge(buckets)
+            for buckets, unknown, part_skipped in map_ranges(parts, _ScanRange(by, catalog)):
+                acc.merge(buckets, unknown)
                 skipped += part_skipped
         else:
             acc.add_reader(attempts)
             skipped = attempts.skipped
     else:
         acc.add(attempts)
-    totals, groups = acc.rows(base, catalog)
+    totals, groups = acc.rows(base)
     return Summary(
         totals=totals, groups=groups, by=by, baseline_model=base.id, skipped_lines=skipped
     )
 
 
-# Bucket slots. A bucket holds one (group, model) pair, so the baseline cost can be priced per
-# model once at the end instead of per line.
+# Bucket slots: running sums for one group.
 _N, _OK, _COST, _WASTED, _PLAN, _IN, _OUT, _CACHED, _REASON, _XCACHED, _XREASON, _SIM = range(12)
 _FIRST, _LAST = 12, 13
+# Unknown-model slots: sums over a group's attempts whose model is not in the catalog (their
+# baseline is their actual cost), with subsets already clamped to their totals.
+_U_COST, _U_IN, _U_OUT, _U_CACHED, _U_REASON = range(5)
 
 
 class _SummaryRecord(msgspec.Struct, gc=False):
@@ -228,40 +230,57 @@ class _SummaryRecord(msgspec.Struct, gc=False):
     simulated: bool = False
 
 
+_Buckets = dict[Hashable, list[Any]]
+
+
 class _ScanRange:
-    """Summarize one reader's range into raw buckets (picklable: runs in forked workers)."""
+    """Summarize one reader's range into raw sums (runs in forked workers; results pickle)."""
 
-    def __init__(self, by: str | None) -> None:
+    def __init__(self, by: str | None, catalog: Catalog) -> None:
         self.by = by
+        self.catalog = catalog
 
-    def __call__(self, reader: LedgerReader) -> tuple[dict[Hashable, list[Any]], int]:
-        acc = _Accumulator(self.by)
+    def __call__(self, reader: LedgerReader) -> tuple[_Buckets, _Buckets, int]:
+        acc = _Accumulator(self.by, self.catalog)
         acc.add_reader(reader)
-        return acc.buckets, reader.skipped
+        return acc.buckets, acc.unknown, reader.skipped
 
 
 class _Accumulator:
-    __slots__ = ("_by", "_key", "buckets")
+    """Running sums per group, in one pass, without keeping any line.
 
-    def __init__(self, by: str | None) -> None:
+    The baseline cost is linear in token counts, so it is priced once per group at the end from
+    summed (clamped) tokens; only attempts on models outside the catalog need their own sums.
+    """
+
+    __slots__ = ("_by", "_catalog", "_key", "_known", "buckets", "unknown")
+
+    def __init__(self, by: str | None, catalog: Catalog) -> None:
         self._by = by
-        self.buckets: dict[Hashable, list[Any]] = {}
+        self._catalog = catalog
         self._key = _key_function(by)
+        self._known: dict[str, bool] = {}
+        self.buckets: _Buckets = {}
+        self.unknown: _Buckets = {}
 
     def add_reader(self, reader: LedgerReader) -> None:
         for batch in reader.scan(_SummaryRecord):
             self.add(batch)
 
-    def merge(self, buckets: dict[Hashable, list[Any]]) -> None:
+    def merge(self, buckets: _Buckets, unknown: _Buckets) -> None:
         for key, b in buckets.items():
             _merge(self.buckets, key, b)
+        for key, u in unknown.items():
+            _merge(self.unknown, key, u)
 
     def add(self, records: Iterable[_RecordLike]) -> None:
         buckets = self.buckets
+        unknown = self.unknown
         key_of = self._key
+        known = self._known
         inf = float("inf")
         for r in records:
-            key = key_of(r)
+            key = None if key_of is None else key_of(r)
             b = buckets.get(key)
             if b is None:
                 b = buckets[key] = [0, 0, 0.0, 0.0, 0.0, 0, 0, 0, 0, 0, 0, 0, inf, -inf]
@@ -284,66 +303,102 @@ class _Accumulator:
             b[_CACHED] += c
             b[_REASON] += rs
             # Subsets larger than their totals are clamped per line when pricing the baseline
-            # (as pricing.cost_usd does), so the sum over lines stays exact.
+            # (as pricing.cost_usd does), so the baseline equals the sum over lines.
             if c > i:
                 b[_XCACHED] += c - i
+                c = i
             if rs > o:
                 b[_XREASON] += rs - o
+                rs = o
             if r.simulated:
                 b[_SIM] += 1
             if ts < b[_FIRST]:
                 b[_FIRST] = ts
             if ts > b[_LAST]:
                 b[_LAST] = ts
+            m = r.model
+            k = known.get(m)
+            if k is None:
+                k = known[m] = self._catalog.find(m) is not None
+            if not k:
+                u = unknown.get(key)
+                if u is None:
+                    u = unknown[key] = [0.0, 0, 0, 0, 0]
+                u[_U_COST] += cost
+                u[_U_IN] += i
+                u[_U_OUT] += o
+                u[_U_CACHED] += c
+                u[_U_REASON] += rs
 
-    def rows(self, baseline: Model, catalog: Catalog) -> tuple[SummaryRow, tuple[SummaryRow, ...]]:
-        merged: dict[str | None, list[Any]] = {}
-        baseline_by_group: dict[str | None, float] = {}
-        known: dict[str, bool] = {}
+    def rows(self, baseline: Model) -> tuple[SummaryRow, tuple[SummaryRow, ...]]:
+        by_label: _Buckets = {}
+        unknown_by_label: _Buckets = {}
         for key, b in self.buckets.items():
-            group, model = self._split(key)
-            if model not in known:
-                known[model] = catalog.find(model) is not None
-            if known[model]:
-                base = cost_usd(
-                    baseline,
-                    input_tokens=b[_IN],
-                    output_tokens=b[_OUT],
-                    cached_tokens=b[_CACHED] - b[_XCACHED],
-                    reasoning_tokens=b[_REASON] - b[_XREASON],
-                )
-            else:
-                base = b[_COST]
-            for target in (None, group) if self._by is not None else (None,):
-                _merge(merged, target, b)
-                baseline_by_group[target] = baseline_by_group.get(target, 0.0) + base
-        totals = _row(None, merged.get(None), baseline_by_group.get(None, 0.0))
-        groups = [_row(k, b, baseline_by_group[k]) for k, b in merged.items() if k is not None]
+            label = None if self._by is None else _label(key)
+            _merge(by_label, label, b)
+            if key in self.unknown:
+                _merge(unknown_by_label, label, self.unknown[key])
+        total = total_unknown = None
+        groups = []
+        for group, b in by_label.items():
+            u = unknown_by_label.get(group)
+            if group is not None:
+                groups.append(_row(str(group), b, _baseline_usd(baseline, b, u)))
+            total = _merged(total, b)
+            total_unknown = _merged(total_unknown, u)
+        totals = _row(None, total, _baseline_usd(baseline, total, total_unknown))
         if self._by == "day":
             groups.sort(key=lambda g: g.key or "")
         else:
             groups.sort(key=lambda g: (-g.cost_usd, -g.attempts, g.key or ""))
         return totals, tuple(groups)
 
-    def _split(self, key: Any) -> tuple[str | None, str]:
-        """``(group, model)`` of a bucket key (``group`` is ``None`` without grouping)."""
-        if self._by is None:
-            return None, str(key)
-        if self._by == "model":
-            return str(key), str(key)
-        group, model = key
-        return (NONE_KEY if group is None or group == "" else str(group)), str(model)
+
+def _label(key: Hashable) -> str:
+    return NONE_KEY if key is None or key == "" else str(key)
 
 
-def _merge(merged: dict[Any, list[Any]], target: Hashable, b: list[Any]) -> None:
-    m = merged.get(target)
+def _baseline_usd(baseline: Model, b: list[Any] | None, u: list[Any] | None) -> float:
+    if b is None:
+        return 0.0
+    u = u or [0.0, 0, 0, 0, 0]
+    unknown_cost: float = u[_U_COST]
+    return unknown_cost + cost_usd(
+        baseline,
+        input_tokens=b[_IN] - u[_U_IN],
+        output_tokens=b[_OUT] - u[_U_OUT],
+        cached_tokens=b[_CACHED] - b[_XCACHED] - u[_U_CACHED],
+        reasoning_tokens=b[_REASON] - b[_XREASON] - u[_U_REASON],
+    )
+
+
+def _merged(into: list[Any] | None, b: list[Any] | None) -> list[Any] | None:
+    if b is None:
+        return into
+    if into is None:
+        return list(b)
+    _add_into(into, b)
+    return into
+
+
+def _merge(merged: _Buckets, key: Hashable, b: list[Any]) -> None:
+    m = merged.get(key)
     if m is None:
-        merged[target] = list(b)
-        return
-    for slot in range(_FIRST):
-        m[slot] += b[slot]
-    m[_FIRST] = min(m[_FIRST], b[_FIRST])
-    m[_LAST] = max(m[_LAST], b[_LAST])
+        merged[key] = list(b)
+    else:
+        _add_into(m, b)
+
+
+def _add_into(m: list[Any], b: list[Any]) -> None:
+    """Add bucket ``b`` into ``m`` (sums, except the first/last time slots of full buckets)."""
+    if len(b) > _FIRST:
+        for slot in range(_FIRST):
+            m[slot] += b[slot]
+        m[_FIRST] = min(m[_FIRST], b[_FIRST])
+        m[_LAST] = max(m[_LAST], b[_LAST])
+    else:
+        for slot in range(len(b)):
+            m[slot] += b[slot]
 
 
 def _row(key: str | None, b: list[Any] | None, baseline_usd: float) -> SummaryRow:
@@ -367,14 +422,14 @@ def _row(key: str | None, b: list[Any] | None, baseline_usd: float) -> SummaryRo
     )
 
 
-def _key_function(by: str | None) -> Callable[[Any], Hashable]:
-    if by is None or by == "model":
-        return attrgetter("model")
+def _key_function(by: str | None) -> Callable[[Any], Hashable] | None:
+    """The group key of a record (``None``: no grouping)."""
+    if by is None:
+        return None
     if by == "day":
         day = _LocalDay()
-        return lambda r: (day(r.ts), r.model)
-    field = {"run": "run_id"}.get(by, by)
-    return attrgetter(field, "model")
+        return lambda r: day(r.ts)
+    return attrgetter({"run": "run_id"}.get(by, by))
 
 
 class _LocalDay:
