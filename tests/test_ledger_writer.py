@@ -132,6 +132,17 @@ def test_close_then_append_reopens(tmp_path: Path) -> None:
     assert [a.attempt for a in ledger.read()] == [1, 2]
 
 
+def test_a_deleted_file_is_recreated_not_written_into_the_void(tmp_path: Path) -> None:
+    path = tmp_path / "l.jsonl"
+    ledger = Ledger(path)
+    ledger.append(attempt(attempt=1))
+    path.unlink()  # e.g. a user clearing the ledger while the proxy runs
+    ledger.append(attempt(attempt=2))
+    ledger.close()
+    assert [a.attempt for a in ledger.read()] == [2]
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
 def test_many_threads_share_one_ledger(tmp_path: Path) -> None:
     path = tmp_path / "l.jsonl"
     ledger = Ledger(path)

@@ -93,27 +93,37 @@ class Ledger:
         if self._pid != os.getpid():
             self._after_fork()
         with self._lock:
-            fd = self._fd if self._fd >= 0 else self._open()
             try:
-                if fcntl is not None:
-                    fcntl.flock(fd, fcntl.LOCK_EX)
-                try:
-                    size = os.fstat(fd).st_size
-                    # Someone else wrote since our last line (or we just opened the file): make
-                    # sure we never glue onto a torn line a crashed writer left behind.
-                    if size != self._end and size > 0 and os.pread(fd, 1, size - 1) != b"\n":
-                        data = b"\n" + data
-                    _write_all(fd, data)
-                    self._end = size + len(data)
-                finally:
-                    if fcntl is not None:
-                        fcntl.flock(fd, fcntl.LOCK_UN)
+                fd = self._fd if self._fd >= 0 else self._open()
+                if not self._write_locked(fd, data):
+                    # The file was deleted under us: lines written to the orphaned inode would
+                    # vanish, so start a new file at the path.
+                    self._close_fd()
+                    self._write_locked(self._open(), data)
             except OSError as exc:
                 self._end = -1
                 raise LedgerError(
                     f"cannot write the ledger {self._path}: {exc.strerror or exc}",
                     path=str(self._path),
                 ) from exc
+
+    def _write_locked(self, fd: int, data: bytes) -> bool:
+        """Append ``data`` under the file lock; ``False`` (nothing written) if the file is gone."""
+        _lock(fd)
+        try:
+            st = os.fstat(fd)
+            if st.st_nlink == 0:
+                return False
+            size = st.st_size
+            # Someone else wrote since our last line (or we just opened the file): make sure we
+            # never glue onto a torn line a crashed writer left behind.
+            if size != self._end and size > 0 and os.pread(fd, 1, size - 1) != b"\n":
+                data = b"\n" + data
+            _write_all(fd, data)
+            self._end = size + len(data)
+            return True
+        finally:
+            _unlock(fd)
 
     def _open(self) -> int:
         try:
@@ -147,11 +157,14 @@ class Ledger:
     def close(self) -> None:
         """Close the descriptor (a later append reopens the file)."""
         with self._lock:
-            if self._finalizer is not None:
-                self._finalizer()
-                self._finalizer = None
-            self._fd = -1
-            self._end = -1
+            self._close_fd()
+
+    def _close_fd(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer()  # closes the descriptor, once
+            self._finalizer = None
+        self._fd = -1
+        self._end = -1
 
     def __enter__(self) -> Ledger:
         return self
@@ -235,6 +248,16 @@ def _finite(attempt: Attempt) -> Attempt:
 
 def _finite_or_zero(value: float) -> float:
     return value if math.isfinite(value) else 0.0
+
+
+def _lock(fd: int) -> None:
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+def _unlock(fd: int) -> None:
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def _write_all(fd: int, data: bytes) -> None:
