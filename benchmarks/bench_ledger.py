@@ -11,7 +11,7 @@ Prints figures (and writes them as JSON with ``--json``):
 
 Targets (issue 3): >= 50,000 appends/s from one process; summary of 1,000,000 lines <= 2 s wall
 with flat memory. The machine is shared: figures are noisy, so each CLI run is repeated and the
-best and median are shown.
+best and median wall times are shown, with the CPU time of all its processes (load moves it less).
 
     python benchmarks/bench_ledger.py                 # full run (~1 minute, ~450 MB of temp files)
     python benchmarks/bench_ledger.py --lines 200000  # quicker
@@ -159,21 +159,26 @@ _CHILD_MEASURE = "--child-measure"
 
 
 def child_measure(cmd: list[str]) -> None:
-    """Run ``cmd``; print its wall time and peak RSS (this process has no other children)."""
+    """Run ``cmd``; print its wall time, peak RSS and CPU time (its workers included).
+
+    Runs in its own process so that ``RUSAGE_CHILDREN`` covers ``cmd`` (and the workers it
+    forks) and nothing else.
+    """
     t = time.perf_counter()
     proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
     wall = time.perf_counter() - t
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr.decode())
         raise SystemExit(proc.returncode)
-    rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
-    print(f"{wall} {rss_kb}")
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # ru_maxrss is in KiB on Linux: the largest of the CLI and its workers, not their sum.
+    print(f"{wall} {usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}")
 
 
 def measure_cli(ledger: Path, args: list[str], repeat: int) -> dict[str, float]:
     cmd = [sys.executable, "-m", "tokenplan", "ledger", *args]
     env = {**os.environ, "TOKENPLAN_LEDGER": str(ledger)}
-    walls, rss = [], []
+    walls, rss, cpus = [], [], []
     for _ in range(repeat):
         out = subprocess.run(
             [sys.executable, __file__, _CHILD_MEASURE, *cmd],
@@ -184,9 +189,11 @@ def measure_cli(ledger: Path, args: list[str], repeat: int) -> dict[str, float]:
         ).stdout.split()
         walls.append(float(out[0]))
         rss.append(int(out[1]) / 1024)
+        cpus.append(float(out[2]))
     return {
         "wall_s_best": min(walls),
         "wall_s_median": statistics.median(walls),
+        "cpu_s_best": min(cpus),
         "rss_mb": max(rss),
     }
 
@@ -245,7 +252,8 @@ def main() -> None:
                 rows[name] = r
                 print(
                     f"  ledger {' '.join(cli_args):<22} wall {r['wall_s_best']:5.2f} s best, "
-                    f"{r['wall_s_median']:5.2f} s median; peak RSS {r['rss_mb']:5.1f} MB"
+                    f"{r['wall_s_median']:5.2f} s median; CPU {r['cpu_s_best']:5.2f} s; "
+                    f"peak RSS {r['rss_mb']:5.1f} MB"
                 )
             if label == "big":
                 rows["inprocess"] = ip = bench_summarize_inprocess(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import datetime
 from pathlib import Path
@@ -282,3 +283,35 @@ def test_totals_equal_sums_over_lines(
     assert math.fsum(g.cost_usd for g in s.groups) == pytest.approx(t.cost_usd, **approx)
     assert math.fsum(g.baseline_usd for g in s.groups) == pytest.approx(t.baseline_usd, **approx)
     assert len({g.key for g in s.groups}) == len(s.groups)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    attempts=st.lists(_attempts, max_size=40),
+    by=st.sampled_from([None, *GROUP_KEYS]),
+    run=st.none() | st.sampled_from(["a", "b"]),
+    provider=st.none() | st.sampled_from(["test", "other"]),
+    step=st.none() | st.sampled_from(["s1", "s2"]),
+)
+def test_filtered_reader_summary_equals_filtered_list(
+    tmp_path: Path,
+    attempts: list[Attempt],
+    by: str | None,
+    run: str | None,
+    provider: str | None,
+    step: str | None,
+) -> None:
+    attempts = [
+        dataclasses.replace(a, step_id=("s1", "s2", None)[i % 3]) for i, a in enumerate(attempts)
+    ]
+    path = tmp_path / "prop.jsonl"
+    path.unlink(missing_ok=True)
+    with Ledger(path) as ledger:
+        ledger.append_many(attempts)
+    reader = Ledger(path).read(run=run, provider=provider, step=step)
+    expected = [a for a in attempts if reader.filter.matches(a)]
+    assert summarize(reader, by=by, baseline=BASE, catalog=CATALOG) == summarize(
+        expected, by=by, baseline=BASE, catalog=CATALOG
+    )
