@@ -179,6 +179,8 @@ def test_torn_line_is_reported_not_fatal(ledger_file: Path) -> None:
     [
         (["ledger", "--json", "--csv"], "exclusive"),
         (["ledger", "--by", "colour"], "--by"),
+        (["ledger", "--outcome", "failed"], "--outcome"),
+        (["ledger", "--kind", "chat"], "--kind"),
         (["ledger", "--summary", "--since", "last tuesday"], "--since"),
         (["ledger", "--limit", "0"], "--limit"),
         (["ledger", "--summary", "--baseline", "nope/nope"], "nope/nope"),

@@ -21,30 +21,59 @@ def ledger_cmd(
     summary: bool = typer.Option(
         False, "--summary", "-s", help="Show totals instead of the recent attempts."
     ),
-    by: str | None = typer.Option(None, "--by", "-b", help=_BY_HELP + " Implies --summary."),
-    since: str | None = typer.Option(
-        None, "--since", help="Only attempts since: 7d, 12h, 30m, or an ISO date/datetime."
+    by: str | None = typer.Option(
+        None, "--by", "-b", metavar="KEY", help=_BY_HELP + " Implies --summary."
     ),
-    until: str | None = typer.Option(None, "--until", help="Only attempts before (same forms)."),
-    run: str | None = typer.Option(None, "--run", "-r", help="Only this run id."),
+    since: str | None = typer.Option(
+        None,
+        "--since",
+        metavar="WHEN",
+        help="Only attempts since: 7d, 12h, 30m, or an ISO date/datetime.",
+    ),
+    until: str | None = typer.Option(
+        None, "--until", metavar="WHEN", help="Only attempts before (same forms)."
+    ),
+    run: str | None = typer.Option(None, "--run", "-r", metavar="RUN_ID", help="Only this run id."),
     kind: str | None = typer.Option(
-        None, "--kind", "-k", help="Only this kind: plan, step, route, proxy or bench."
+        None,
+        "--kind",
+        "-k",
+        metavar="KIND",
+        help="Only this kind: plan, step, route, proxy or bench.",
     ),
     model: str | None = typer.Option(
-        None, "--model", "-m", help="Only this model (catalog id, or a bare name like gpt-5)."
+        None,
+        "--model",
+        "-m",
+        metavar="MODEL",
+        help="Only this model (catalog id, or a bare name like gpt-5).",
     ),
-    provider: str | None = typer.Option(None, "--provider", "-p", help="Only this provider."),
+    provider: str | None = typer.Option(
+        None, "--provider", "-p", metavar="PROVIDER", help="Only this provider."
+    ),
     outcome: str | None = typer.Option(
-        None, "--outcome", "-o", help="Only this outcome: ok, error, invalid, cancelled, skipped."
+        None,
+        "--outcome",
+        "-o",
+        metavar="OUTCOME",
+        help="Only this outcome: ok, error, invalid, cancelled, skipped.",
     ),
     limit: int | None = typer.Option(
-        None, "--limit", "-n", min=1, help="Attempts to list (default 20), or groups to show."
+        None,
+        "--limit",
+        "-n",
+        metavar="N",
+        min=1,
+        help="Attempts to list (default 20), or groups to show.",
     ),
     baseline: str | None = typer.Option(
-        None, "--baseline", help="Model that savings are measured against (default openai/gpt-5)."
+        None,
+        "--baseline",
+        metavar="MODEL",
+        help="Model that savings are measured against (default openai/gpt-5).",
     ),
     file: str | None = typer.Option(
-        None, "--file", help="Ledger file to read (default: the configured ledger)."
+        None, "--file", metavar="PATH", help="Ledger file to read (default: the configured ledger)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Emit JSON on stdout."),
     as_csv: bool = typer.Option(False, "--csv", help="Emit CSV on stdout."),
@@ -54,6 +83,7 @@ def ledger_cmd(
     import logging
 
     from tokenplan.errors import UsageError
+    from tokenplan.ledger.attempt import ATTEMPT_KINDS, OUTCOMES
     from tokenplan.ledger.summary import GROUP_KEYS
     from tokenplan.settings import Settings
 
@@ -61,6 +91,12 @@ def ledger_cmd(
         raise UsageError("--json and --csv are exclusive; choose one")
     if by is not None and by not in GROUP_KEYS:
         raise UsageError(f"--by: expected one of {', '.join(GROUP_KEYS)}; got {by!r}")
+    for option, value, allowed in (
+        ("--kind", kind, ATTEMPT_KINDS),
+        ("--outcome", outcome, OUTCOMES),
+    ):
+        if value is not None and value not in allowed:
+            raise UsageError(f"{option}: expected one of {', '.join(allowed)}; got {value!r}")
     settings = Settings.load({"baseline_model": baseline, "ledger_path": file})
     from tokenplan.ledger.store import Ledger
 

@@ -19,9 +19,13 @@ if TYPE_CHECKING:
 @app.command("runs")
 def runs_cmd(
     run_id: str | None = typer.Argument(
-        None, help="Show this run (an id, or a unique prefix of one); omit to list runs."
+        None,
+        metavar="[RUN_ID]",
+        help="Show this run (an id, or a unique prefix of one); omit to list runs.",
     ),
-    limit: int = typer.Option(20, "--limit", "-n", min=1, help="Runs to list (newest first)."),
+    limit: int = typer.Option(
+        20, "--limit", "-n", min=1, metavar="N", help="Runs to list (newest first)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Emit JSON on stdout."),
 ) -> None:
     """List runs (newest first), or show one run's steps, attempts and where its outputs are."""
