@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable, Hashable, Iterable
 from datetime import date, datetime, timedelta
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -28,31 +28,6 @@ __all__ = ["NONE_KEY", "Accumulator", "Buckets", "Row", "ScanRange"]
 
 #: Group label for attempts with no value for the grouping key (no capability, no tier).
 NONE_KEY = "-"
-
-
-class _RecordLike(Protocol):
-    @property
-    def run_id(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def model(self) -> str: ...
-    @property
-    def outcome(self) -> str: ...
-    @property
-    def ts(self) -> float: ...
-    @property
-    def input_tokens(self) -> int: ...
-    @property
-    def output_tokens(self) -> int: ...
-    @property
-    def cached_tokens(self) -> int: ...
-    @property
-    def reasoning_tokens(self) -> int: ...
-    @property
-    def cost_usd(self) -> float: ...
-    @property
-    def simulated(self) -> bool: ...
 
 
 # Bucket slots: running sums for one group.
@@ -148,7 +123,8 @@ class Accumulator:
         for key, u in unknown.items():
             _merge(self.unknown, key, u)
 
-    def add(self, records: Iterable[_RecordLike]) -> None:
+    def add(self, records: Iterable[Any]) -> None:
+        """Add attempts, or reader records with the same attribute names."""
         buckets = self.buckets
         unknown = self.unknown
         key_of = self._key

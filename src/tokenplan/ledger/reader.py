@@ -73,12 +73,13 @@ _DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError)
 class LedgerReader:
     """The attempts of one ledger file that match a filter, oldest first.
 
-    Iterating yields :class:`Attempt` objects; :meth:`records` yields the lighter
-    :class:`Record` structs (what :func:`~tokenplan.ledger.summary.summarize` uses). Every
-    iteration re-reads the file. After (or during) an iteration, ``skipped`` is the number of
-    unreadable lines met (a torn final line left by a crashed writer is one), each logged as a
-    warning (the first few individually). A missing file reads as empty; a file that cannot be
-    read raises :class:`~tokenplan.errors.LedgerError`.
+    Iterating yields :class:`Attempt` objects; :meth:`records` and :meth:`batches` yield the
+    lighter :class:`Record` structs, and :meth:`scan` structs of a caller's choosing (what
+    :func:`~tokenplan.ledger.summary.summarize` uses). Every iteration re-reads the file.
+    After (or during) an iteration, ``skipped`` is the number of unreadable lines met (a torn
+    final line left by a crashed writer is one), each logged as a warning (the first few
+    individually). A missing file reads as empty; a file that cannot be read raises
+    :class:`~tokenplan.errors.LedgerError`.
     """
 
     def __init__(
