@@ -15,6 +15,7 @@ EXPECTED = {
     "ChatRequest",
     "ChatResponse",
     "JsonSchemaFormat",
+    "Ledger",
     "Message",
     "Model",
     "Plan",
@@ -23,6 +24,7 @@ EXPECTED = {
     "Settings",
     "SimulatorModel",
     "StreamChunk",
+    "Summary",
     "Usage",
     "__version__",
     "allocate",
@@ -32,6 +34,7 @@ EXPECTED = {
     "save_plan",
     "cost_usd",
     "load_catalog",
+    "summarize",
     "usage_cost",
 }
 

@@ -18,6 +18,9 @@ _EXPORTS: dict[str, str] = {
     "load_catalog": "tokenplan.catalog.loading",
     "Model": "tokenplan.catalog.model",
     "Attempt": "tokenplan.ledger.attempt",
+    "Ledger": "tokenplan.ledger.store",
+    "Summary": "tokenplan.ledger.summary",
+    "summarize": "tokenplan.ledger.summary",
     "cost_usd": "tokenplan.pricing",
     "usage_cost": "tokenplan.pricing",
     "Allocation": "tokenplan.planning.allocator",
@@ -61,6 +64,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from tokenplan.catalog.loading import load_catalog as load_catalog
     from tokenplan.catalog.model import Model as Model
     from tokenplan.ledger.attempt import Attempt as Attempt
+    from tokenplan.ledger.store import Ledger as Ledger
+    from tokenplan.ledger.summary import Summary as Summary
+    from tokenplan.ledger.summary import summarize as summarize
     from tokenplan.planning.allocator import Allocation as Allocation
     from tokenplan.planning.allocator import allocate as allocate
     from tokenplan.planning.pipeline import plan_and_allocate as plan_and_allocate

@@ -6,6 +6,7 @@ Callers decide from types and fields, never from message text::
     ├── ConfigError                      bad settings, flags or config file (exit code 2)
     │   ├── MissingKeyError(provider, env_var)
     │   └── UsageError                   bad user input on the CLI / API surface
+    │       └── UnknownRunError(run_id, suggestions)
     ├── UnknownModelError(model_id, suggestions)
     ├── PlanError
     │   ├── PlanParseError(raw)
@@ -63,6 +64,7 @@ __all__ = [
     "StepFailedError",
     "TokenplanError",
     "UnknownModelError",
+    "UnknownRunError",
     "UpstreamServerError",
     "UsageError",
     "redact",
@@ -116,6 +118,16 @@ class ConfigError(TokenplanError):
 
 class UsageError(ConfigError):
     """Invalid user input at the CLI or API surface (empty prompt, negative budget, ...)."""
+
+
+class UnknownRunError(UsageError):
+    """No run folder has this id (``suggestions`` holds close matches)."""
+
+    def __init__(self, run_id: str, suggestions: Sequence[str] = ()) -> None:
+        self.run_id = run_id
+        self.suggestions = tuple(suggestions)
+        hint = f" (did you mean {', '.join(self.suggestions)}?)" if self.suggestions else ""
+        super().__init__(f"Unknown run {run_id!r}{hint}; 'tokenplan runs' lists them")
 
 
 class MissingKeyError(ConfigError):

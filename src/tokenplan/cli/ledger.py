@@ -1,0 +1,211 @@
+"""``tokenplan ledger``: recent attempts, or a spend summary, from the ledger."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+from tokenplan.cli._app import app
+
+if TYPE_CHECKING:
+    from tokenplan.catalog import Catalog
+    from tokenplan.ledger.reader import LedgerReader
+    from tokenplan.settings import Settings
+
+_BY_HELP = "Group the summary by model, provider, day, run, capability, kind or tier."
+
+
+@app.command("ledger")
+def ledger_cmd(
+    summary: bool = typer.Option(
+        False, "--summary", "-s", help="Show totals instead of the recent attempts."
+    ),
+    by: str | None = typer.Option(
+        None, "--by", "-b", metavar="KEY", help=_BY_HELP + " Implies --summary."
+    ),
+    since: str | None = typer.Option(
+        None,
+        "--since",
+        metavar="WHEN",
+        help="Only attempts since: 7d, 12h, 30m, or an ISO date/datetime.",
+    ),
+    until: str | None = typer.Option(
+        None, "--until", metavar="WHEN", help="Only attempts before (same forms)."
+    ),
+    run: str | None = typer.Option(None, "--run", "-r", metavar="RUN_ID", help="Only this run id."),
+    kind: str | None = typer.Option(
+        None,
+        "--kind",
+        "-k",
+        metavar="KIND",
+        help="Only this kind: plan, step, route, proxy or bench.",
+    ),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        "-m",
+        metavar="MODEL",
+        help="Only this model (catalog id, or a bare name like gpt-5).",
+    ),
+    provider: str | None = typer.Option(
+        None, "--provider", "-p", metavar="PROVIDER", help="Only this provider."
+    ),
+    outcome: str | None = typer.Option(
+        None,
+        "--outcome",
+        "-o",
+        metavar="OUTCOME",
+        help="Only this outcome: ok, error, invalid, cancelled, skipped.",
+    ),
+    limit: int | None = typer.Option(
+        None,
+        "--limit",
+        "-n",
+        metavar="N",
+        min=1,
+        help="Attempts to list (default 20), or groups to show.",
+    ),
+    baseline: str | None = typer.Option(
+        None,
+        "--baseline",
+        metavar="MODEL",
+        help="Model that savings are measured against (default openai/gpt-5).",
+    ),
+    file: str | None = typer.Option(
+        None, "--file", metavar="PATH", help="Ledger file to read (default: the configured ledger)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Emit JSON on stdout."),
+    as_csv: bool = typer.Option(False, "--csv", help="Emit CSV on stdout."),
+) -> None:
+    """Show the ledger: the most recent attempts, or with --summary total spend, success rate,
+    wasted and planner spend and savings against a baseline model."""
+    import logging
+
+    from tokenplan.errors import UsageError
+    from tokenplan.ledger.attempt import ATTEMPT_KINDS, OUTCOMES
+    from tokenplan.ledger.summary import GROUP_KEYS
+    from tokenplan.settings import Settings
+
+    if as_json and as_csv:
+        raise UsageError("--json and --csv are exclusive; choose one")
+    if by is not None and by not in GROUP_KEYS:
+        raise UsageError(f"--by: expected one of {', '.join(GROUP_KEYS)}; got {by!r}")
+    for option, value, allowed in (
+        ("--kind", kind, ATTEMPT_KINDS),
+        ("--outcome", outcome, OUTCOMES),
+    ):
+        if value is not None and value not in allowed:
+            raise UsageError(f"{option}: expected one of {', '.join(allowed)}; got {value!r}")
+    settings = Settings.load({"baseline_model": baseline, "ledger_path": file})
+    from tokenplan.ledger.store import Ledger
+
+    # The CLI reports unreadable lines itself (one line on stderr), not through logging.
+    logging.getLogger("tokenplan.ledger.reader").addHandler(logging.NullHandler())
+    reader = Ledger(settings.ledger_file).read(
+        since=since,
+        until=until,
+        run=run,
+        kind=kind,
+        model=model,
+        provider=provider,
+        outcome=outcome,
+    )
+    if summary or by is not None:
+        _show_summary(reader, settings, by=by, limit=limit, as_json=as_json, as_csv=as_csv)
+    else:
+        _show_recent(reader, limit=limit or 20, as_json=as_json, as_csv=as_csv)
+    _warn_skipped(reader)
+
+
+def _catalog(settings: Settings) -> Catalog:
+    """The catalog prices come from: bundled, refreshed and user models."""
+    from tokenplan.catalog import load_catalog
+
+    return load_catalog(settings)
+
+
+def _workers() -> int:
+    """Processes to summarize a large ledger with (the CLI is single-threaded: forking is safe)."""
+    import os
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
+
+
+def _show_summary(
+    reader: LedgerReader,
+    settings: Settings,
+    *,
+    by: str | None,
+    limit: int | None,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
+    from dataclasses import replace
+
+    from tokenplan.ledger.summary import summarize
+
+    catalog = _catalog(settings)
+    baseline = catalog.get(settings.baseline_model)
+    result = summarize(reader, by=by, baseline=baseline, catalog=catalog, workers=_workers())
+    if limit is not None:
+        result = replace(result, groups=result.groups[:limit])
+    if as_json:
+        from tokenplan.cli._output import emit_json
+
+        emit_json({"ledger": str(reader.path), **result.to_dict()})
+        return
+    from tokenplan.cli import _ledger_view as view
+
+    if as_csv:
+        view.write_summary_csv(result)
+        return
+    if result.totals.attempts == 0:
+        _say_empty(reader)
+    view.print_summary(result, ledger=str(reader.path))
+
+
+def _show_recent(reader: LedgerReader, *, limit: int, as_json: bool, as_csv: bool) -> None:
+    attempts = reader.tail(limit)
+    if as_json:
+        from tokenplan.cli._output import emit_json
+
+        emit_json([a.to_dict() for a in attempts])
+        return
+    from tokenplan.cli import _ledger_view as view
+
+    if as_csv:
+        view.write_attempts_csv(attempts)
+        return
+    if not attempts:
+        _say_empty(reader)
+        return
+    from tokenplan.cli._output import stderr_console
+
+    title = f"Last {len(attempts)} attempt(s) in {reader.path}"
+    stderr_console().print(view.attempts_table(attempts, title=title))
+
+
+def _say_empty(reader: LedgerReader) -> None:
+    from tokenplan.cli._output import stderr_console
+
+    if reader.filter.is_empty:
+        message = f"no attempts recorded yet ({reader.path})"
+    else:
+        message = "no attempts match these filters"
+    stderr_console().print(message, markup=False, highlight=False)
+
+
+def _warn_skipped(reader: LedgerReader) -> None:
+    if reader.skipped:
+        from tokenplan.cli._output import stderr_console
+
+        stderr_console().print(
+            f"warning: skipped {reader.skipped} unreadable line(s) in {reader.path}",
+            markup=False,
+            highlight=False,
+        )
