@@ -115,6 +115,17 @@ async def test_failure_blocks_every_descendant_and_spares_the_rest() -> None:
     assert result.exit_code == 1
 
 
+async def test_blocking_is_reported_at_once_not_at_the_end() -> None:
+    """A progress view learns that every descendant is blocked when the failure happens."""
+    events: list[Event] = []
+    rec = Recorder({"a": ValueError("boom"), "slow": 0.3})
+    graph = {"a": [], "b": ["a"], "c": ["b"], "d": ["c"], "slow": []}
+    await run_dag(graph, rec, on_event=events.append)
+    finished = [e.step_id for e in events if isinstance(e, StepFinished)]
+    assert finished[-1] == "slow"
+    assert set(finished[:-1]) == {"a", "b", "c", "d"}
+
+
 async def test_failure_outcome_and_plain_values() -> None:
     async def step(sid: str) -> Any:
         if sid == "bad":
