@@ -15,7 +15,7 @@ import pytest
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 
-CHILD = r'''
+CHILD = r"""
 import json, sys
 import anyio
 from tokenplan.execution import Scheduler, StepFinished, StepStarted, cancel_on_signals
@@ -73,7 +73,7 @@ else:
         print("FORCED", flush=True)
         sys.exit(130)
     report(received)
-'''
+"""
 
 
 def start_child(tmp_path: Path, mode: str) -> subprocess.Popen[str]:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from tokenplan._sync import run_sync
@@ -22,7 +23,7 @@ request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", d
 
 
 async def add(a: int, *, b: int) -> tuple[int, int]:
-    await anyio.sleep(0)
+    await anyio.lowlevel.checkpoint()
     return a + b, threading.get_ident()
 
 
@@ -39,7 +40,7 @@ class Boom(Exception):
 
 
 async def fail() -> None:
-    await anyio.sleep(0)
+    await anyio.lowlevel.checkpoint()
     raise Boom("from the coroutine")
 
 
