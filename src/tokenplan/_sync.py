@@ -74,6 +74,7 @@ class _Worker:
         self.call = call
         self.backend = backend
         self.ready = threading.Event()
+        self.finished = threading.Event()
         self.token: anyio.lowlevel.EventLoopToken | None = None
         self.scope: anyio.CancelScope | None = None
         self.value: Any = None
@@ -93,6 +94,7 @@ class _Worker:
             self.error = exc
         finally:
             self.ready.set()
+            self.finished.set()
 
     def cancel(self) -> None:
         self.ready.wait()
@@ -112,12 +114,18 @@ def _run_in_worker(call: Callable[[], Awaitable[T]], backend: str) -> T:
         target=context.run, args=(worker.thread_main,), name="tokenplan-run-sync", daemon=True
     )
     thread.start()
+    # Wait on an Event, not on Thread.join(): a join interrupted by Ctrl-C can wrongly mark the
+    # thread as stopped on some CPython versions (bpo-45274), and a second join then returns
+    # while the worker still runs.
     try:
-        thread.join()
+        worker.finished.wait()
     except KeyboardInterrupt:
         worker.cancel()
-        thread.join()
+        worker.finished.wait()
         raise
+    finally:
+        if worker.finished.is_set():
+            thread.join()
     if worker.error is not None:
         raise worker.error
     result: T = worker.value
