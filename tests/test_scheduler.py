@@ -473,3 +473,25 @@ async def test_base_exceptions_other_than_cancellation_propagate() -> None:
     assert scheduler.result.status is RunStatus.CANCELLED
     assert scheduler.result.steps["a"].status is StepStatus.CANCELLED
     assert scheduler.result.steps["b"].status is StepStatus.BLOCKED
+
+
+async def test_steps_that_never_suspend_still_let_a_cancel_in() -> None:
+    """A long chain of instant steps (cache hits) must not hold the event loop to the end."""
+
+    async def instant(sid: str) -> str:
+        return sid
+
+    graph = {f"s{i}": ([f"s{i - 1}"] if i else []) for i in range(20_000)}
+    scheduler = Scheduler(graph, instant)
+    async with anyio.create_task_group() as tg:
+
+        async def cancel_soon() -> None:
+            await anyio.sleep(0.01)
+            scheduler.cancel()
+
+        tg.start_soon(cancel_soon)
+        result = await scheduler.run()
+    counts = result.counts()
+    assert result.status is RunStatus.CANCELLED
+    assert 0 < counts["succeeded"] < len(graph)
+    assert counts["not_run"] + counts["blocked"] == len(graph) - counts["succeeded"]

@@ -48,6 +48,9 @@ RunStep: TypeAlias = Callable[[str], Awaitable[Any]]
 # Internal per-step states while the run is live; the final status is kept separately.
 _PENDING, _READY, _DISPATCHED, _RUNNING, _DONE = range(5)
 
+#: Longest a worker runs steps back to back without letting other tasks in.
+_YIELD_EVERY_S = 0.002
+
 
 class Scheduler:
     """Runs ``run_step`` over every step of ``graph`` once, dependencies first.
@@ -237,6 +240,7 @@ class Scheduler:
         self._busy[self._bucket[i]] -= 1
 
     async def _worker(self, i: int) -> None:
+        held_since = time.perf_counter()
         while True:
             if self._shared is None:
                 await self._call(i)
@@ -247,8 +251,11 @@ class Scheduler:
             if nxt is None:
                 return
             self._fill()
-            # Steps that never suspend would otherwise hold the loop for a whole chain.
-            await checkpoint()
+            # Steps that never suspend (cache hits) would otherwise hold the loop for a whole
+            # chain: let other tasks (signals, progress views) in every couple of ms.
+            if time.perf_counter() - held_since > _YIELD_EVERY_S:
+                await checkpoint()
+                held_since = time.perf_counter()
             i = nxt
 
     # ------------------------------------------------------------------ one step
