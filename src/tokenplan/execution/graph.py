@@ -38,8 +38,8 @@ def dependencies_of(graph: Graph) -> dict[str, tuple[str, ...]]:
     """
     if isinstance(graph, Mapping):
         items: Iterable[tuple[Any, Iterable[Any]]] = graph.items()
-    elif isinstance(graph, DiGraphLike):
-        if not graph.is_directed():
+    elif callable(getattr(graph, "is_directed", None)):  # a networkx graph
+        if not graph.is_directed() or not isinstance(graph, DiGraphLike):
             raise InvalidPlanError(["the step graph must be directed (edges: dependency -> step)"])
         items = ((node, preds) for node, preds in graph.pred.items())
     else:
@@ -157,9 +157,11 @@ def _describe_cycle(ids: tuple[str, ...], deps: list[tuple[int, ...]], ordered: 
         seen[node] = len(path)
         path.append(node)
         node = next(d for d in deps[node] if d not in ordered)
-    cycle = path[seen[node] :]
-    # Walked along dependencies; print in execution order (dependency -> dependent).
-    names = [ids[i] for i in reversed(cycle)]
+    # Walked along dependencies; print in execution order (dependency -> dependent), starting
+    # from the cycle's step that comes first in the graph.
+    cycle = list(reversed(path[seen[node] :]))
+    first = cycle.index(min(cycle))
+    names = [ids[i] for i in cycle[first:] + cycle[:first]]
     return "dependency cycle: " + " -> ".join([*names, names[0]])
 
 
