@@ -97,6 +97,8 @@ class Harness:
     live_by_key: Counter[str] = field(default_factory=Counter)
     max_by_key: Counter[str] = field(default_factory=Counter)
     peak_committed_usd: float = 0.0
+    events: list[Event] = field(default_factory=list)
+    events_at_first_budget_error: int | None = None
 
     async def __call__(self, sid: str) -> Any:
         self.calls[sid] += 1
@@ -155,6 +157,8 @@ class Harness:
             self.ledger.append({"step_id": sid, "outcome": outcome})
 
     def _end(self, sid: str, how: str) -> str:
+        if how == "budget" and self.events_at_first_budget_error is None:
+            self.events_at_first_budget_error = len(self.events)
         self.how[sid] = how
         self.trace.append((how, sid))
         return how
@@ -241,7 +245,7 @@ def check_events(events: list[Event], result: RunResult, h: Harness) -> None:
 
 
 def run(h: Harness, graph: dict[str, list[str]], **options: Any) -> tuple[RunResult, list[Event]]:
-    events: list[Event] = []
+    events = h.events
 
     async def main() -> RunResult:
         return await Scheduler(graph, h, on_event=events.append, done=h.done, **options).run()
@@ -287,6 +291,9 @@ def test_random_faults_keep_every_invariant(
     if first_budget is not None:
         later = [sid for what, sid in h.trace[first_budget:] if what == "start"]
         assert later == [], f"steps started after the budget ran out: {later}"
+        assert h.events_at_first_budget_error is not None
+        after = events[h.events_at_first_budget_error :]
+        assert not [e for e in after if isinstance(e, StepReady)], "ready after the stop"
         assert result.status is RunStatus.BUDGET_EXHAUSTED
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import heapq
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeAlias
@@ -25,6 +24,7 @@ from anyio.abc import TaskGroup
 from anyio.lowlevel import checkpoint, checkpoint_if_cancelled
 
 from tokenplan.errors import BudgetError, StepTimeoutError, UsageError
+from tokenplan.execution._options import Slots, check_timeout, reused_steps
 from tokenplan.execution.events import (
     EventSink,
     RunFinished,
@@ -96,16 +96,13 @@ class Scheduler:
         self._children = dag.children
         self._run_step = run_step
         self._emit = as_callback(on_event)
-        self._timeout = _check_timeout(step_timeout_s)
-        self._shared: anyio.CapacityLimiter | None = None
-        self._limit: float = math.inf
-        if isinstance(concurrency, anyio.CapacityLimiter):
-            self._shared = concurrency
-        elif concurrency is not None:
-            if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-                raise UsageError(f"concurrency must be a positive integer, got {concurrency!r}")
-            self._limit = concurrency
-        self._bucket, self._caps = _buckets(dag.ids, limiter_key, limits)
+        self._timeout = check_timeout(step_timeout_s)
+        self._slots = slots = Slots.build(
+            dag.ids, concurrency=concurrency, limiter_key=limiter_key, limits=limits
+        )
+        self._shared = slots.shared
+        self._bucket, self._caps = slots.bucket, slots.caps
+        # Ready steps per limit bucket, best first: (-remaining path, readiness order, step).
         self._heaps: list[list[tuple[float, int, int]]] = [[] for _ in self._caps]
         self._busy = [0] * len(self._caps)
         self._inflight = 0
@@ -123,7 +120,7 @@ class Scheduler:
         self._start: list[float | None] = [None] * n
         self._end: list[float | None] = [None] * n
         self._blocked_by = [-1] * n
-        self._reused = _reused(dag, done)
+        self._reused = reused_steps(dag, done)
 
         self._tg: TaskGroup | None = None
         self._cancelled_exc: type[BaseException] = BaseException
@@ -212,10 +209,7 @@ class Scheduler:
 
     def _take(self) -> int | None:
         """Claim a slot for the best ready step that may start now, if any."""
-        if self._stopping:
-            return None
-        limit = self._limit if self._shared is None else self._shared.total_tokens
-        if self._inflight >= limit:
+        if self._stopping or self._inflight >= self._slots.global_limit():
             return None
         heaps, busy, caps = self._heaps, self._busy, self._caps
         best_b = -1
@@ -403,8 +397,21 @@ class Scheduler:
             run_status = RunStatus.SUCCEEDED
         else:
             run_status = RunStatus.FAILED
-        makespan = self._now()
-        ids = self._ids
+        result = self._result = self._build_result(run_status)
+        if self._emit is not None:
+            self._emit(RunFinished(run_status, result.makespan_s, result.counts()))
+        logger.debug(
+            "run finished",
+            extra={
+                "status": run_status.value,
+                "steps": len(self._ids),
+                "makespan_s": result.makespan_s,
+            },
+        )
+        return result
+
+    def _build_result(self, run_status: RunStatus) -> RunResult:
+        ids, status_of = self._ids, self._status
         steps = {
             ids[i]: StepResult(
                 step_id=ids[i],
@@ -420,17 +427,9 @@ class Scheduler:
             )
             for i in range(len(ids))
         }
-        result = RunResult(
-            status=run_status, steps=steps, started_at=self._started_at, makespan_s=makespan
+        return RunResult(
+            status=run_status, steps=steps, started_at=self._started_at, makespan_s=self._now()
         )
-        self._result = result
-        if self._emit is not None:
-            self._emit(RunFinished(run_status, makespan, result.counts()))
-        logger.debug(
-            "run finished",
-            extra={"status": run_status.value, "steps": len(ids), "makespan_s": makespan},
-        )
-        return result
 
 
 async def run_dag(
@@ -458,48 +457,3 @@ async def run_dag(
         duration_hint_s=duration_hint_s,
     )
     return await scheduler.run()
-
-
-def _check_timeout(step_timeout_s: float | None) -> float | None:
-    if step_timeout_s is None:
-        return None
-    if not (isinstance(step_timeout_s, (int, float)) and 0 < step_timeout_s < math.inf):
-        raise UsageError(f"step_timeout_s must be a positive number, got {step_timeout_s!r}")
-    return float(step_timeout_s)
-
-
-def _buckets(
-    ids: tuple[str, ...],
-    limiter_key: Callable[[str], str | None] | None,
-    limits: Mapping[str, int] | None,
-) -> tuple[list[int], list[float]]:
-    """Per step, the index of its limit bucket; per bucket, its capacity."""
-    if not limits:
-        return [0] * len(ids), [math.inf]
-    if limiter_key is None:
-        raise UsageError("limits need a limiter_key naming each step's key")
-    for name, cap in limits.items():
-        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
-            raise UsageError(f"limit for {name!r} must be a positive integer, got {cap!r}")
-    slot = {name: b for b, name in enumerate(limits, start=1)}
-    caps = [math.inf, *(float(cap) for cap in limits.values())]
-    bucket = []
-    for sid in ids:
-        key = limiter_key(sid)
-        bucket.append(slot.get(key, 0) if key is not None else 0)
-    return bucket, caps
-
-
-def _reused(dag: DagIndex, done: Mapping[str, Any] | Iterable[str]) -> dict[int, Any]:
-    """``{step number: value}`` for the steps of ``done`` that are in the graph."""
-    if isinstance(done, str):
-        done = (done,)
-    values: Mapping[str, Any] = done if isinstance(done, Mapping) else dict.fromkeys(done)
-    out: dict[int, Any] = {}
-    for sid, value in values.items():
-        i = dag.index.get(sid)
-        if i is None:
-            logger.debug("resume: step not in the graph, ignored", extra={"step_id": sid})
-        else:
-            out[i] = value
-    return out
