@@ -137,17 +137,21 @@ def part_makespan(dags: int, steps: int, backend_options: dict[str, Any]) -> lis
         async def step(sid: str, lat: dict[str, float] = lat) -> None:
             await anyio.sleep(lat[sid])
 
-        async def event_driven(graph: Graph = graph, step: Any = step) -> float:
+        async def event_driven(graph: Graph = graph, step: Any = step) -> tuple[float, float]:
             t0 = time.perf_counter()
-            await run_dag(graph, step)
-            return time.perf_counter() - t0
+            result = await run_dag(graph, step)
+            makespan = time.perf_counter() - t0
+            # The same bound over the durations the steps really took (sleeps overshoot by a
+            # timer tick or so): what is left above it is the scheduler's own delay.
+            took = {sid: r.duration_s or 0.0 for sid, r in result.steps.items()}
+            return makespan, critical_path(graph, took)[0]
 
         async def waves(graph: Graph = graph, step: Any = step) -> float:
             t0 = time.perf_counter()
             await run_in_waves(graph, step)
             return time.perf_counter() - t0
 
-        ours = anyio.run(event_driven, **backend_options)
+        ours, measured_bound = anyio.run(event_driven, **backend_options)
         wave = anyio.run(waves, **backend_options)
         rows.append(
             {
@@ -156,6 +160,7 @@ def part_makespan(dags: int, steps: int, backend_options: dict[str, Any]) -> lis
                 "levels": len(levels(graph)),
                 "critical_path_s": bound,
                 "event_driven_ratio": ours / bound,
+                "event_driven_vs_measured": ours / measured_bound,
                 "wave_ratio": wave / bound,
             }
         )
@@ -237,18 +242,25 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['bare_spawn_us']:>11.1f}"
         )
     print("\n(b, c) makespan / critical-path bound, lognormal 10-200 ms steps, unlimited slots")
-    print(f"{'dag':>4} {'levels':>7} {'bound s':>8} {'event-driven':>13} {'waves':>7}")
+    print("(vs measured: the bound recomputed from the durations the steps really took)")
+    print(
+        f"{'dag':>4} {'levels':>7} {'bound s':>8} {'event-driven':>13} "
+        f"{'vs measured':>12} {'waves':>7}"
+    )
     for r in makespan:
         print(
             f"{r['dag']:>4} {r['levels']:>7} {r['critical_path_s']:>8.3f} "
-            f"{r['event_driven_ratio']:>13.3f} {r['wave_ratio']:>7.3f}"
+            f"{r['event_driven_ratio']:>13.3f} {r['event_driven_vs_measured']:>12.3f} "
+            f"{r['wave_ratio']:>7.3f}"
         )
     ours = [r["event_driven_ratio"] for r in makespan]
+    measured = [r["event_driven_vs_measured"] for r in makespan]
     wave = [r["wave_ratio"] for r in makespan]
     print(
-        f"mean {statistics.mean(ours):.3f} worst {max(ours):.3f} (target <= 1.05)   "
-        f"waves: mean {statistics.mean(wave):.3f} worst {max(wave):.3f}"
+        f"event-driven: mean {statistics.mean(ours):.3f} worst {max(ours):.3f} (target <= 1.05); "
+        f"vs measured: mean {statistics.mean(measured):.3f} worst {max(measured):.3f}"
     )
+    print(f"waves:        mean {statistics.mean(wave):.3f} worst {max(wave):.3f}")
     print("\n(d) 8 slots: makespan / max(critical path, work / 8)")
     for r in limited:
         print(
