@@ -134,3 +134,31 @@ def test_second_ctrl_c_forces_an_exit(tmp_path: Path) -> None:
     out, _ = proc.communicate(timeout=20)
     assert proc.returncode == 130
     assert "FORCED" in out
+
+
+async def test_off_the_main_thread_the_block_runs_unguarded() -> None:
+    """In a worker thread (run_sync inside a notebook) signals cannot be received: no error."""
+    from tokenplan import run_dag, run_sync
+    from tokenplan.execution import SignalWatch, cancel_on_signals
+
+    async def guarded() -> tuple[bool, SignalWatch, str]:
+        async def step(sid: str) -> str:
+            return sid
+
+        async with cancel_on_signals(lambda: None) as watch:
+            listening = watch.listening
+            result = await run_dag({"a": []}, step)
+        return listening, watch, result.status.value
+
+    listening, watch, status = run_sync(guarded)  # inside this loop: runs in a worker thread
+    assert not listening
+    assert watch.received is None
+    assert status == "succeeded"
+
+
+async def test_on_the_main_thread_it_listens() -> None:
+    from tokenplan.execution import cancel_on_signals
+
+    async with cancel_on_signals(lambda: None) as watch:
+        assert watch.listening
+    assert not watch.listening
