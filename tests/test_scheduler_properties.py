@@ -38,7 +38,7 @@ KINDS: tuple[Kind, ...] = ("ok", "plain", "fail", "raise", "budget", "hang")
 TIMEOUT_S = 0.05
 
 SETTINGS = settings(
-    max_examples=60,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
