@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 import threading
 
 import pytest
@@ -10,6 +11,7 @@ from tokenplan.budget import Budget
 from tokenplan.catalog.model import Model
 from tokenplan.errors import BudgetError
 from tokenplan.ledger.context import call_context, current_context
+from tokenplan.pricing import cost_usd, worst_case_cost
 
 
 def model() -> Model:
@@ -88,3 +90,88 @@ def test_call_context_nests_and_counts_attempts() -> None:
         with call_context(step_id="b") as other:
             assert other.next_attempt() == 1
     assert current_context().run_id == ""
+
+
+def premium_model(**prices: float) -> Model:
+    """A model billing cache writes and reasoning above its plain rates (as Anthropic does)."""
+    base = {"input_per_mtok": 3.0, "output_per_mtok": 15.0}
+    base.update(prices)
+    return Model(
+        id="x/premium",
+        provider="x",
+        api_name="premium",
+        tier="mid",
+        context_window=200_000,
+        max_output_tokens=8192,
+        quality={"general": 0.7},
+        cached_input_per_mtok=0.3,
+        cache_write_per_mtok=3.75,
+        reasoning_output_per_mtok=20.0,
+        **base,
+    )
+
+
+@given(
+    st.integers(0, 10**6),
+    st.integers(0, 10**6),
+    st.integers(0, 10**6),
+    st.integers(0, 10**6),
+    st.integers(0, 10**6),
+)
+def test_no_usage_mix_costs_more_than_the_worst_case(
+    inp: int, out: int, cached: int, writes: int, reasoning: int
+) -> None:
+    m = premium_model()
+    actual = cost_usd(
+        m,
+        input_tokens=inp,
+        output_tokens=out,
+        cached_tokens=cached,
+        cache_write_tokens=writes,
+        reasoning_tokens=reasoning,
+    )
+    assert actual <= worst_case_cost(m, input_tokens=inp, max_output_tokens=out) * (1 + 1e-12)
+
+
+@given(st.floats(1e-4, 50.0), st.integers(0, 200_000), st.integers(1, 100_000))
+def test_a_fitted_call_always_reserves(limit: float, input_tokens: int, max_tokens: int) -> None:
+    b = Budget(limit)
+    m = premium_model()
+    fitted = b.fit_max_tokens(m, input_tokens=input_tokens, max_tokens=max_tokens)
+    if fitted is None:
+        assert worst_case_cost(m, input_tokens=input_tokens, max_output_tokens=1) > limit
+        return
+    assert 1 <= fitted <= max_tokens
+    assert b.try_reserve(worst_case_cost(m, input_tokens=input_tokens, max_output_tokens=fitted))
+    if fitted < max_tokens:  # lowered: one more token would not have fit
+        more = worst_case_cost(m, input_tokens=input_tokens, max_output_tokens=fitted + 1)
+        assert more > limit - 1e-12
+
+
+def test_nan_amounts_never_pass_as_free() -> None:
+    b = Budget(1.0)
+    with pytest.raises(ValueError, match="NaN"):
+        b.try_reserve(math.nan)
+    r = b.reserve(0.4)
+    r.settle(math.nan)  # unusable usage numbers: charge the worst case held
+    assert b.spent_usd == pytest.approx(0.4)
+    assert b.reserved_usd == 0.0
+
+
+def test_racing_settles_count_once() -> None:
+    b = Budget(1.0)
+    reservations = [b.reserve(0.01) for _ in range(50)]
+    barrier = threading.Barrier(4)
+
+    def settle_all() -> None:
+        barrier.wait()
+        for r in reservations:
+            r.settle(0.01)
+
+    threads = [threading.Thread(target=settle_all) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert b.spent_usd == pytest.approx(0.5)
+    assert b.reserved_usd == pytest.approx(0.0)

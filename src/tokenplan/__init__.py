@@ -14,9 +14,17 @@ __version__ = "0.1.0"
 # name -> defining module. Keep sorted by module; ``__all__`` is derived from it and locked by
 # tests/test_public_api.py.
 _EXPORTS: dict[str, str] = {
+    "run_sync": "tokenplan._sync",
     "Catalog": "tokenplan.catalog.catalog",
     "load_catalog": "tokenplan.catalog.loading",
     "Model": "tokenplan.catalog.model",
+    "RunResult": "tokenplan.execution.result",
+    "RunStatus": "tokenplan.execution.result",
+    "StepOutcome": "tokenplan.execution.result",
+    "StepResult": "tokenplan.execution.result",
+    "StepStatus": "tokenplan.execution.result",
+    "Scheduler": "tokenplan.execution.scheduler",
+    "run_dag": "tokenplan.execution.scheduler",
     "Attempt": "tokenplan.ledger.attempt",
     "Ledger": "tokenplan.ledger.store",
     "Summary": "tokenplan.ledger.summary",
@@ -60,9 +68,17 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from tokenplan._sync import run_sync as run_sync
     from tokenplan.catalog.catalog import Catalog as Catalog
     from tokenplan.catalog.loading import load_catalog as load_catalog
     from tokenplan.catalog.model import Model as Model
+    from tokenplan.execution.result import RunResult as RunResult
+    from tokenplan.execution.result import RunStatus as RunStatus
+    from tokenplan.execution.result import StepOutcome as StepOutcome
+    from tokenplan.execution.result import StepResult as StepResult
+    from tokenplan.execution.result import StepStatus as StepStatus
+    from tokenplan.execution.scheduler import Scheduler as Scheduler
+    from tokenplan.execution.scheduler import run_dag as run_dag
     from tokenplan.ledger.attempt import Attempt as Attempt
     from tokenplan.ledger.store import Ledger as Ledger
     from tokenplan.ledger.summary import Summary as Summary

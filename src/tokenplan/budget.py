@@ -37,10 +37,13 @@ class Reservation:
         return self.settled_usd is not None
 
     def settle(self, actual_usd: float) -> None:
-        """Replace the hold by the actual cost of the call."""
-        if self.settled_usd is None:
-            self.settled_usd = max(0.0, actual_usd)
-            self._budget._settle(self.amount_usd, self.settled_usd)
+        """Replace the hold by the actual cost of the call.
+
+        A NaN cost (unusable usage numbers) settles at the amount held: the worst case.
+        """
+        if math.isnan(actual_usd):
+            actual_usd = self.amount_usd
+        self._budget._settle(self, max(0.0, actual_usd))
 
     def release(self) -> None:
         """The call was not made or cost nothing."""
@@ -83,7 +86,12 @@ class Budget:
         return max(0.0, self.limit_usd - self._spent - self._reserved)
 
     def try_reserve(self, amount_usd: float) -> Reservation | None:
-        """Hold ``amount_usd`` if it fits, else return ``None``."""
+        """Hold ``amount_usd`` if it fits, else return ``None``.
+
+        ``ValueError`` for NaN: a broken estimate must never pass as a free call.
+        """
+        if math.isnan(amount_usd):
+            raise ValueError("cannot reserve NaN USD: the call's worst case is unknown")
         amount = max(0.0, amount_usd)
         with self._lock:
             if self.limit_usd is not None and (
@@ -116,15 +124,21 @@ class Budget:
         available = self.available_usd
         if math.isinf(available):
             return max_tokens
+        # The same dearest rates as Model.worst_case_cost, so a fitted call always reserves.
+        in_price = max(model.input_per_mtok, model.cache_write_per_mtok or 0.0)
         out_price = max(model.output_per_mtok, model.reasoning_output_per_mtok or 0.0)
-        left = available * 1_000_000.0 - input_tokens * model.input_per_mtok
+        left = available * 1_000_000.0 - input_tokens * in_price
         if out_price <= 0:
             fits = max_tokens if left >= -_EPS else 0
         else:
             fits = min(max_tokens, int(left / out_price)) if left > 0 else 0
         return fits if fits >= min_output_tokens else None
 
-    def _settle(self, held: float, actual: float) -> None:
+    def _settle(self, reservation: Reservation, actual: float) -> None:
+        # Checked under the lock: two threads settling one reservation must not count it twice.
         with self._lock:
-            self._reserved = max(0.0, self._reserved - held)
+            if reservation.settled_usd is not None:
+                return
+            reservation.settled_usd = actual
+            self._reserved = max(0.0, self._reserved - reservation.amount_usd)
             self._spent += actual

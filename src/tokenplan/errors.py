@@ -26,6 +26,7 @@ Callers decide from types and fields, never from message text::
     │   └── ResponseFormatError(raw)     malformed body or stream (retryable)
     ├── AllCandidatesFailed              also an ExceptionGroup of the per-candidate errors
     └── StepFailedError(step_id)
+        └── StepTimeoutError(timeout_s)  a step ran past the executor's step timeout
 
 httpx exceptions are translated at the provider boundary (``raise X(...) from exc``) and never
 leak. Messages never contain API keys: :func:`redact` is applied to every text that came from
@@ -62,6 +63,7 @@ __all__ = [
     "ResponseFormatError",
     "RoutingError",
     "StepFailedError",
+    "StepTimeoutError",
     "TokenplanError",
     "UnknownModelError",
     "UnknownRunError",
@@ -356,6 +358,14 @@ class StepFailedError(TokenplanError):
     def __init__(self, message: str, *, step_id: str) -> None:
         self.step_id = step_id
         super().__init__(message)
+
+
+class StepTimeoutError(StepFailedError):
+    """A step ran longer than the executor's per-step timeout and was cancelled."""
+
+    def __init__(self, message: str, *, step_id: str, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        super().__init__(message, step_id=step_id)
 
 
 def error_summary(exc: BaseException) -> dict[str, Any]:

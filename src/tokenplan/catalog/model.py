@@ -71,12 +71,15 @@ class Model:
         return self.quality.get(capability, 0.0)
 
     def worst_case_cost(self, input_tokens: int, max_output_tokens: int) -> float:
-        """USD for ``input_tokens`` of uncached input and ``max_output_tokens`` of output.
+        """Upper bound in USD for ``input_tokens`` of input and ``max_output_tokens`` of output.
 
-        Reasoning output is billed at ``reasoning_output_per_mtok`` where it is higher.
+        Every token is priced at the dearest rate it could be billed at: input at the higher of
+        the input and cache-write prices, output at the higher of the output and reasoning
+        prices, so no mix of reported usage can cost more.
         """
+        in_price = max(self.input_per_mtok, self.cache_write_per_mtok or 0.0)
         out_price = max(self.output_per_mtok, self.reasoning_output_per_mtok or 0.0)
-        return (input_tokens * self.input_per_mtok + max_output_tokens * out_price) / _MTOK
+        return (input_tokens * in_price + max_output_tokens * out_price) / _MTOK
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form (the catalog file's row format)."""
