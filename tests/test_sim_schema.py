@@ -381,6 +381,19 @@ def test_malformed_schemas_never_crash_the_generator(schema: dict[str, Any]) -> 
     json.dumps(instance(schema, context=CTX, rng=Rng(0)))
 
 
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"anyOf": [{"$ref": "#"}]},
+        {"oneOf": [{"$ref": "#"}, {"$ref": "#"}]},
+        {"allOf": [{"$ref": "#"}]},
+        {"allOf": [{"anyOf": [{"$ref": "#"}]}]},
+    ],
+)
+def test_self_referencing_schemas_terminate(schema: dict[str, Any]) -> None:
+    json.dumps(instance(schema, context=CTX, rng=Rng(0)))
+
+
 SCALARS = st.one_of(
     st.just({"type": "boolean"}),
     st.just({"type": "null"}),

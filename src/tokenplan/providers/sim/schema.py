@@ -71,8 +71,10 @@ class _Gen:
             if isinstance(schema.get(key), list) and schema[key]:
                 branch = self.pick_branch(schema[key], rng, depth=depth)
                 base = {k: v for k, v in schema.items() if k != key}
+                # A branch may lead back to the same schema (``{"$ref": "#"}``): count it
+                # as nesting so the hard depth limit ends the recursion.
                 return self.value(
-                    _merge(base, self.resolve(branch, depth=depth)), rng, depth=depth, name=name
+                    _merge(base, self.resolve(branch, depth=depth)), rng, depth=depth + 1, name=name
                 )
         kind = self.pick_type(schema, depth=depth)
         if kind == "object":
@@ -97,11 +99,11 @@ class _Gen:
                 break
             target = self.lookup(ref)
             schema = _merge({k: v for k, v in schema.items() if k != "$ref"}, target)
-        if isinstance(schema.get("allOf"), list):
+        if isinstance(schema.get("allOf"), list) and depth <= _HARD_DEPTH:
             merged: Mapping[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
             for part in schema["allOf"]:
                 if isinstance(part, Mapping) and part is not schema:
-                    merged = _merge(merged, self.resolve(part, depth=depth))
+                    merged = _merge(merged, self.resolve(part, depth=depth + 1))
             schema = merged
         return schema
 
