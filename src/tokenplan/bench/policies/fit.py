@@ -1,0 +1,449 @@
+"""Fitting agreement cascades on the train part of a dataset.
+
+For each prompt group (:func:`~tokenplan.bench.policies.cascade.group_key`) the fit considers
+the cheap models (mean train cost at most ``max_cost_ratio`` of the strong model's, responses
+recorded), keeps the ``max_candidates`` with the best train score, and for every ordering of
+``max_panel`` of them builds the tree of agreement states the train prompts pass through. For
+a cost weight ``λ`` (accuracy points per USD per prompt), backward induction picks in every
+state the action with the best value::
+
+    accept:    P(representative correct | state)
+    escalate:  P(strong correct | state)                  - λ · E[strong cost | state]
+    ask next:  E[value of the next state | state]         - λ · E[next model's cost | state]
+
+Probabilities are train frequencies shrunk toward the parent state's estimate (``smoothing``
+pseudo-counts), so a rare state does not decide on two or three prompts. The panel order with
+the best root value wins. Larger ``λ`` means cheaper plans; :meth:`CascadeFit.for_budget`
+finds the smallest ``λ`` whose plan costs at most a given fraction of the strong model's
+train cost. Only the dataset passed in (the train part) is ever read.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from tokenplan.bench.answers import Answer, answer_kind, extract_answer
+from tokenplan.bench.dataset import OutcomeDataset
+from tokenplan.bench.policies.base import Query
+from tokenplan.bench.policies.cascade import (
+    Action,
+    AgreementCascade,
+    CascadePlan,
+    coarse_key,
+    encode_state,
+    group_key,
+    representative,
+)
+from tokenplan.catalog import Catalog
+
+__all__ = ["CascadeFit", "GroupFit", "PlanEstimate"]
+
+_Prefix = tuple[str, ...]
+
+
+@dataclass(slots=True)
+class _Stat:
+    n: int = 0
+    acc: float = 0.0
+    strong: float = 0.0
+    strong_cost: float = 0.0
+
+
+@dataclass(slots=True)
+class _Edge:
+    cost: float = 0.0
+    children: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanEstimate:
+    """A plan's value and its empirical train accuracy, cost per prompt and strong-call share."""
+
+    value: float
+    accuracy: float
+    cost_usd: float
+    strong_share: float
+
+
+class GroupFit:
+    """The state trees of one prompt group for every candidate panel order."""
+
+    def __init__(
+        self,
+        key: str,
+        rows: Sequence[int],
+        *,
+        candidates: Sequence[str],
+        strong: str,
+        answers: dict[str, list[Answer]],
+        scores: dict[str, list[float]],
+        costs: dict[str, list[float]],
+        ranks: dict[str, float],
+        max_panel: int,
+        smoothing: float,
+    ) -> None:
+        self.key = key
+        self.rows = tuple(rows)
+        self.n = len(rows)
+        self.candidates = tuple(candidates)
+        self.ranks = ranks
+        self.strong = strong
+        self._answers, self._scores, self._costs = answers, scores, costs
+        self.smoothing = smoothing
+        self.depth = min(max_panel, len(self.candidates))
+        self.nodes: dict[_Prefix, dict[str, _Stat]] = {}
+        self.edges: dict[tuple[_Prefix, str], dict[str, _Edge]] = {}
+        root = _Stat(n=self.n)
+        for r in rows:
+            root.strong += scores[strong][r]
+            root.strong_cost += costs[strong][r]
+        self.nodes[()] = {"": root}
+        self._grow(
+            (), list(rows), [""] * len(rows), [[] for _ in rows], strong, answers, scores, costs
+        )
+
+    def _grow(
+        self,
+        prefix: _Prefix,
+        rows: list[int],
+        states: list[str],
+        said: list[list[Answer]],
+        strong: str,
+        answers: dict[str, list[Answer]],
+        scores: dict[str, list[float]],
+        costs: dict[str, list[float]],
+    ) -> None:
+        if len(prefix) >= self.depth:
+            return
+        for m in self.candidates:
+            if m in prefix:
+                continue
+            panel = (*prefix, m)
+            ranks = [self.ranks[x] for x in panel]
+            stats: dict[str, _Stat] = {}
+            edges: dict[str, _Edge] = {}
+            next_states: list[str] = []
+            next_said: list[list[Answer]] = []
+            for i, r in enumerate(rows):
+                seq = [*said[i], answers[m][r]]
+                state = encode_state(seq)
+                rep = panel[representative(seq, ranks)]
+                st = stats.setdefault(state, _Stat())
+                st.n += 1
+                st.acc += scores[rep][r]
+                st.strong += scores[strong][r]
+                st.strong_cost += costs[strong][r]
+                edge = edges.setdefault(states[i], _Edge())
+                edge.cost += costs[m][r]
+                edge.children[state] += 1
+                next_states.append(state)
+                next_said.append(seq)
+            self.nodes[panel] = stats
+            self.edges[(prefix, m)] = edges
+            self._grow(panel, rows, next_states, next_said, strong, answers, scores, costs)
+
+    def simulate(
+        self,
+        order: _Prefix,
+        actions: dict[str, Action],
+        rows: Sequence[int],
+        *,
+        unseen: Action = "escalate",
+    ) -> PlanEstimate:
+        """Run a plan over train ``rows`` exactly as the policy would."""
+        acc = cost = share = 0.0
+        ranks = [self.ranks[m] for m in order]
+        for r in rows:
+            said: list[Answer] = []
+            while True:
+                state = encode_state(said)
+                act = actions.get(state, unseen)
+                if act == "ask" and len(said) < len(order):
+                    m = order[len(said)]
+                    cost += self._costs[m][r]
+                    said.append(self._answers[m][r])
+                    continue
+                if act == "accept" and said:
+                    acc += self._scores[order[representative(said, ranks)]][r]
+                else:
+                    acc += self._scores[self.strong][r]
+                    cost += self._costs[self.strong][r]
+                    share += 1.0
+                break
+        n = max(len(rows), 1)
+        return PlanEstimate(float("nan"), acc / n, cost / n, share / n)
+
+    def orders(self) -> list[_Prefix]:
+        """Panel orders worth solving: all of maximal length (they dominate their prefixes)."""
+        return list(itertools.permutations(self.candidates, self.depth))
+
+    def solve(self, order: _Prefix, lam: float) -> tuple[PlanEstimate, dict[str, Action]]:
+        """Backward induction over ``order``'s state tree at cost weight ``lam``."""
+        actions: dict[str, Action] = {}
+        root = self.nodes[()][""]
+        pooled = 0.0
+        if order:
+            first = self.nodes[order[:1]]
+            pooled = sum(s.acc for s in first.values()) / max(root.n, 1)
+        estimate = self._value(order, 0, "", lam, pooled, root.strong / max(root.n, 1), actions)
+        return estimate, actions
+
+    def _value(
+        self,
+        order: _Prefix,
+        depth: int,
+        state: str,
+        lam: float,
+        prior_acc: float,
+        prior_strong: float,
+        actions: dict[str, Action],
+    ) -> PlanEstimate:
+        st = self.nodes[order[:depth]][state]
+        k = self.smoothing
+        n = st.n
+        est_strong = st.strong / n if depth == 0 else (st.strong + k * prior_strong) / (n + k)
+        strong_cost = st.strong_cost / n
+        best: tuple[Action, PlanEstimate] = (
+            "escalate",
+            PlanEstimate(est_strong - lam * strong_cost, st.strong / n, strong_cost, 1.0),
+        )
+        est_acc = prior_acc
+        if depth > 0:
+            est_acc = (st.acc + k * prior_acc) / (n + k)
+            accept = PlanEstimate(est_acc, st.acc / n, 0.0, 0.0)
+            if accept.value >= best[1].value - 1e-12:
+                best = ("accept", accept)
+        if depth < len(order):
+            edge = self.edges[(order[:depth], order[depth])][state]
+            value = -lam * edge.cost / n
+            acc, cost, share = 0.0, edge.cost / n, 0.0
+            for child, count in edge.children.items():
+                sub = self._value(order, depth + 1, child, lam, est_acc, est_strong, actions)
+                p = count / n
+                value += p * sub.value
+                acc += p * sub.accuracy
+                cost += p * sub.cost_usd
+                share += p * sub.strong_share
+            if value > best[1].value + 1e-12:
+                best = ("ask", PlanEstimate(value, acc, cost, share))
+        actions[state] = best[0]
+        return best[1]
+
+    def best(self, lam: float) -> tuple[_Prefix, PlanEstimate, dict[str, Action]]:
+        """The best order and its table at ``lam`` (the empty order: always escalate)."""
+        root = self.nodes[()][""]
+        strong_only = PlanEstimate(
+            root.strong / root.n - lam * root.strong_cost / root.n,
+            root.strong / root.n,
+            root.strong_cost / root.n,
+            1.0,
+        )
+        chosen: tuple[_Prefix, PlanEstimate, dict[str, Action]] = (
+            (),
+            strong_only,
+            {"": "escalate"},
+        )
+        for order in self.orders():
+            estimate, actions = self.solve(order, lam)
+            if estimate.value > chosen[1].value + 1e-12:
+                chosen = (order, estimate, actions)
+        return chosen
+
+
+class CascadeFit:
+    """Everything needed to produce fitted :class:`AgreementCascade` policies for a dataset.
+
+    Plans are fitted per group (``capability/kind/options``) when the group has at least
+    ``min_group`` train prompts, and per coarse group (``capability/kind/*``, all option
+    counts) as the fallback for smaller or unseen groups.
+    """
+
+    def __init__(
+        self,
+        train: OutcomeDataset,
+        catalog: Catalog,
+        *,
+        strong: str,
+        max_panel: int = 4,
+        max_candidates: int = 6,
+        max_cost_ratio: float = 0.25,
+        smoothing: float = 4.0,
+        min_group: int = 40,
+    ) -> None:
+        if strong not in train.models:
+            raise KeyError(f"strong model {strong!r} is not in {train.name}")
+        self.train = train
+        self.strong = strong
+        self.strong_cost = train.mean_cost(strong)
+        self._queries = [Query(s.id, s.text, s.capability) for s in train.samples]
+        fine: dict[str, list[int]] = {}
+        for i, q in enumerate(self._queries):
+            fine.setdefault(group_key(q), []).append(i)
+        coarse: dict[str, list[int]] = {}
+        for key, rows in fine.items():
+            coarse.setdefault(coarse_key(key), []).extend(rows)
+        self._catalog = catalog
+        self._usable = [m for m in train.models if m != strong and train.has_responses(m)]
+        self._scores = {m: [o.score for o in train.column(m)] for m in train.models}
+        self._costs = {m: [o.cost_usd for o in train.column(m)] for m in train.models}
+        self._answer_cache: dict[str, list[Answer]] = {}
+        options = (max_panel, max_candidates, max_cost_ratio, smoothing)
+        self.groups: dict[str, GroupFit] = {}
+        for key, rows in sorted(fine.items()):
+            if len(rows) >= min_group and (group := self._group(key, rows, *options)):
+                self.groups[key] = group
+        for key, rows in sorted(coarse.items()):
+            members = [f for f in fine if coarse_key(f) == key]
+            if len(members) == 1 and members[0] in self.groups:
+                self.groups[key] = self.groups[members[0]]  # same prompts: share the fit
+            elif group := self._group(key, sorted(rows), *options):
+                self.groups[key] = group
+        # Which plan each train prompt will use at run time (None: straight to strong).
+        self._route: dict[str | None, list[int]] = {}
+        for key, rows in fine.items():
+            target = key if key in self.groups else coarse_key(key)
+            self._route.setdefault(target if target in self.groups else None, []).extend(rows)
+
+    def _group(
+        self,
+        key: str,
+        rows: list[int],
+        max_panel: int,
+        max_candidates: int,
+        max_cost_ratio: float,
+        smoothing: float,
+    ) -> GroupFit | None:
+        scores, costs = self._scores, self._costs
+        capability = key.split("/", 1)[0]
+        catalog_ranks = {m: self._rank(m, capability) for m in self._usable}
+        strong_mean = sum(costs[self.strong][r] for r in rows) / len(rows)
+        cheap = [
+            m
+            for m in self._usable
+            if sum(costs[m][r] for r in rows) / len(rows) <= max_cost_ratio * strong_mean
+        ]
+        cheap.sort(key=lambda m: (-sum(scores[m][r] for r in rows), m))
+        candidates = cheap[:max_candidates]
+        if not candidates:
+            return None
+        return GroupFit(
+            key,
+            rows,
+            candidates=candidates,
+            strong=self.strong,
+            answers={m: self._answers(m) for m in candidates},
+            scores=scores,
+            costs=costs,
+            ranks=catalog_ranks,
+            max_panel=max_panel,
+            smoothing=smoothing,
+        )
+
+    def _rank(self, model: str, capability: str) -> float:
+        return self._catalog.get(self.train.model_id(model)).prior(capability)
+
+    def _answers(self, model: str) -> list[Answer]:
+        cached = self._answer_cache.get(model)
+        if cached is None:
+            column = self.train.column(model)
+            cached = [
+                extract_answer(answer_kind(q.text, q.capability), q.text, column[i].response or "")
+                for i, q in enumerate(self._queries)
+            ]
+            self._answer_cache[model] = cached
+        return cached
+
+    @property
+    def usable(self) -> bool:
+        """Whether any group has a cheap panel (no responses recorded -> no cascade)."""
+        return bool(self.groups)
+
+    def estimate(self, lam: float) -> tuple[dict[str, CascadePlan], PlanEstimate]:
+        """Plans for every group at ``lam`` and their pooled train estimate."""
+        plans: dict[str, CascadePlan] = {}
+        solved: dict[str, tuple[_Prefix, dict[str, Action], Action]] = {}
+        by_fit: dict[int, tuple[_Prefix, PlanEstimate, dict[str, Action]]] = {}
+        for key, group in self.groups.items():
+            if id(group) not in by_fit:
+                by_fit[id(group)] = group.best(lam)
+            order, est, actions = by_fit[id(group)]
+            unseen: Action = "escalate" if "escalate" in actions.values() else "accept"
+            solved[key] = (order, actions, unseen)
+            plans[key] = CascadePlan(
+                panel=tuple(self.train.model_id(m) for m in order),
+                ranks=tuple(group.ranks[m] for m in order),
+                actions=actions,
+                unseen=unseen,
+                stats={
+                    "train_prompts": group.n,
+                    "train_accuracy": round(est.accuracy, 4),
+                    "train_cost_usd": est.cost_usd,
+                    "train_strong_share": round(est.strong_share, 4),
+                },
+            )
+        acc = cost = share = 0.0
+        for target, rows in self._route.items():
+            if target is None:
+                for r in rows:
+                    acc += self._scores[self.strong][r]
+                    cost += self._costs[self.strong][r]
+                share += len(rows)
+                continue
+            order, actions, unseen = solved[target]
+            est = self.groups[target].simulate(order, actions, rows, unseen=unseen)
+            acc += est.accuracy * len(rows)
+            cost += est.cost_usd * len(rows)
+            share += est.strong_share * len(rows)
+        n = max(len(self.train), 1)
+        return plans, PlanEstimate(float("nan"), acc / n, cost / n, share / n)
+
+    def policy(self, lam: float, *, name: str) -> AgreementCascade:
+        """The fitted cascade at cost weight ``lam``."""
+        plans, total = self.estimate(lam)
+        return AgreementCascade(
+            name,
+            strong=self.train.model_id(self.strong),
+            plans=plans,
+            info={
+                "lambda": lam,
+                "fitted_on": self.train.name,
+                "train_prompts": len(self.train),
+                "train_accuracy": round(total.accuracy, 4),
+                "train_cost_fraction_of_strong": round(total.cost_usd / self.strong_cost, 4)
+                if self.strong_cost > 0
+                else None,
+                "train_strong_share": round(total.strong_share, 4),
+            },
+        )
+
+    def lambda_for_budget(self, fraction: float, *, iterations: int = 22) -> float:
+        """The smallest ``λ`` whose plans cost at most ``fraction`` of the strong model (train)."""
+        target = fraction * self.strong_cost
+        lo, hi = -2.0, 8.0  # log10 λ
+        if self.estimate(math.pow(10.0, lo))[1].cost_usd <= target:
+            return math.pow(10.0, lo)
+        for _ in range(iterations):
+            mid = (lo + hi) / 2
+            if self.estimate(math.pow(10.0, mid))[1].cost_usd <= target:
+                hi = mid
+            else:
+                lo = mid
+        return math.pow(10.0, hi)
+
+    def for_budget(self, fraction: float, *, name: str | None = None) -> AgreementCascade:
+        """The best train plan costing at most ``fraction`` of the strong model's train cost."""
+        lam = self.lambda_for_budget(fraction)
+        policy = self.policy(lam, name=name or f"agree-cascade@{fraction:.0%}")
+        policy.info["budget_fraction"] = fraction
+        return policy
+
+    def lambda_grid(self, points: int = 13) -> list[float]:
+        """Cost weights spanning "escalate whenever it helps" to "never escalate" (log spaced)."""
+        scale = 1.0 / max(self.strong_cost, 1e-9)
+        low, high = math.log10(scale) - 2.0, math.log10(scale) + 2.5
+        step = (high - low) / max(points - 1, 1)
+        return [math.pow(10.0, low + i * step) for i in range(points)]
