@@ -61,6 +61,13 @@ _EQUATION_RE = re.compile(
 _FENCE_RE = re.compile(r"```[ \t]*([\w+#.\-]*)[^\n]*\n(.*?)```", re.DOTALL)
 _TAGGED_PY_RE = re.compile(r"\[PYTHON\](.*?)\[/PYTHON\]", re.DOTALL)
 _PYTHON_FENCES = ("", "python", "py", "python3", "py3")
+_SHORT_ANSWER_CHARS = 60
+_OTHER_LANGUAGE_RE = re.compile(
+    r"(?<![\w+#])(C\+\+|C#|Java|JavaScript|TypeScript|Rust|Golang|Go program|Ruby|Kotlin|Swift"
+    r"|PHP|Scala|Haskell|SQL|Bash|shell script|HTML|CSS|R function)(?![\w+#])",
+    re.IGNORECASE,
+)
+_PYTHON_RE = re.compile(r"\bpython\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +278,11 @@ def code_defines_function(code: str | None) -> bool:
 # -- dispatch -----------------------------------------------------------------------------------
 
 
+def _asks_other_language(prompt: str) -> bool:
+    """Whether the prompt asks for code in a language other than Python."""
+    return bool(_OTHER_LANGUAGE_RE.search(prompt)) and not _PYTHON_RE.search(prompt)
+
+
 def answer_kind(prompt: str, capability: str) -> AnswerKind:
     """How answers to ``prompt`` are read: options present -> ``choice``; else by capability."""
     if choice_options(prompt):
@@ -289,5 +301,9 @@ def extract_answer(kind: AnswerKind, prompt: str, response: str) -> Answer:
     if kind == "number":
         return Answer(extract_number(response), arithmetic_consistent(response))
     if kind == "code":
+        if _asks_other_language(prompt):
+            return Answer(None, bool(_FENCE_RE.search(response)))
         return Answer(None, code_defines_function(extract_code(response)))
-    return Answer(None, bool(response.strip()))
+    said = normalize_text(response)
+    # Short answers (a name, a word) are comparable; prose is not.
+    return Answer(said if 0 < len(said) <= _SHORT_ANSWER_CHARS else None, bool(said))

@@ -26,6 +26,7 @@ from tokenplan.bench.policies.base import Choice, Policy, PolicyKind, Query
 from tokenplan.budget import Budget, Reservation
 from tokenplan.catalog import Catalog
 from tokenplan.errors import BudgetError, ProviderError, error_summary
+from tokenplan.pricing import usage_cost
 from tokenplan.providers.base import ChatModel
 from tokenplan.tokens import estimate_messages_tokens
 from tokenplan.types import ChatRequest, ChatResponse, StreamChunk
@@ -167,8 +168,12 @@ class CallLog:
         )
         return self.budget.reserve(worst)
 
-    def _record(self, request: ChatRequest, response: ChatResponse) -> None:
-        self.calls.append(Call(response.model or request.model, response.cost_usd))
+    def _cost(self, request: ChatRequest, response: ChatResponse) -> float:
+        """The response's cost; priced from its usage when the model reported none."""
+        if response.cost_usd > 0 or self.catalog is None:
+            return response.cost_usd
+        model = self.catalog.find(response.model) or self.catalog.find(request.model)
+        return usage_cost(model, response.usage) if model is not None else 0.0
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
         reservation = self._reserve(request)
@@ -179,9 +184,10 @@ class CallLog:
             if reservation is not None:
                 reservation.release()
             raise
+        cost = self._cost(request, response)
         if reservation is not None:
-            reservation.settle(response.cost_usd)
-        self._record(request, response)
+            reservation.settle(cost)
+        self.calls.append(Call(response.model or request.model, cost))
         return response
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
@@ -196,10 +202,11 @@ class CallLog:
             self.calls.append(Call(request.model, 0.0, type(exc).__name__))
             raise
         finally:
+            cost = self._cost(request, final) if final is not None else 0.0
             if reservation is not None:
-                reservation.settle(final.cost_usd if final is not None else 0.0)
+                reservation.settle(cost)
         if final is not None:
-            self._record(request, final)
+            self.calls.append(Call(final.model or request.model, cost))
 
 
 async def _one(

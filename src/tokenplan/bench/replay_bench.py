@@ -24,7 +24,7 @@ from tokenplan.bench.harness import LabelGrader, PolicyRun, run_policy
 from tokenplan.bench.policies.base import Policy, Query
 from tokenplan.bench.policies.cascade import UnanimousCascade
 from tokenplan.bench.policies.fit import CascadeFit
-from tokenplan.bench.policies.ladder import LadderPolicy, catalog_ladder
+from tokenplan.bench.policies.ladder import LadderPolicy, acceptance_check, catalog_ladder
 from tokenplan.bench.policies.simple import OraclePolicy, RandomMixPolicy, SingleModelPolicy
 from tokenplan.bench.prices import PriceTable
 from tokenplan.bench.replay import ReplayModel
@@ -86,12 +86,18 @@ def _policies(
         sid: "strong model (best train score)",
         wid: "weak model (best train score at <= 10% of the strong model's cost)",
     }
+    # Acceptance checks read responses: without recorded responses they cannot run.
+    checks = all(train.has_responses(m) for m in train.models)
     for strategy in ("cheapest", "balanced", "best_quality"):
         name = f"standin:{strategy}"
-        policies.append(LadderPolicy(name, catalog_ladder(catalog, strategy)))
-        notes[name] = "catalog stand-in for the product router + acceptance-check escalation"
-    policies.append(LadderPolicy("escalation-ladder", catalog_ladder(catalog, "escalation")))
-    notes["escalation-ladder"] = "budget -> mid -> flagship on failed acceptance checks"
+        accept = acceptance_check if checks else None
+        policies.append(LadderPolicy(name, catalog_ladder(catalog, strategy), accept=accept))
+        notes[name] = "catalog stand-in for the product router" + (
+            " + acceptance-check escalation" if checks else " (no responses: no checks)"
+        )
+    if checks:
+        policies.append(LadderPolicy("escalation-ladder", catalog_ladder(catalog, "escalation")))
+        notes["escalation-ladder"] = "budget -> mid -> flagship on failed acceptance checks"
     families: dict[str, list[Policy]] = {}
     members: dict[str, str] = {}
     fitted: dict[str, Any] = {}

@@ -210,7 +210,7 @@ class UnanimousCascade:
         kind = answer_kind(query.text, query.capability)
         answers: list[Answer] = []
         texts: list[str] = []
-        comparable = kind in ("choice", "number")
+        comparable = kind in ("choice", "number", "text")
         needed = self.agree if comparable else 1
         for model_id in self.panel[:needed]:
             response = await ask(model, model_id, query)

@@ -43,15 +43,18 @@ LadderStrategy = Literal["cheapest", "balanced", "best_quality", "escalation"]
 def acceptance_check(query: Query, response: ChatResponse) -> bool:
     """STAND-IN acceptance check: non-empty, not truncated, and an answer of the right shape.
 
-    Multiple choice: an option letter can be read. Math: a number can be read. Code: Python
-    that parses and defines a function. Prose: any non-empty text.
+    Multiple choice: an option letter can be read. Math: a number can be read and the worked
+    steps' arithmetic is right. Code: Python that parses and defines a function (any code
+    block when the prompt asks for another language). Prose: any non-empty text.
     """
     if response.finish_reason == "length" or not response.text.strip():
         return False
     kind = answer_kind(query.text, query.capability)
     answer = extract_answer(kind, query.text, response.text)
-    if kind in ("choice", "number"):
+    if kind == "choice":
         return answer.value is not None
+    if kind == "number":
+        return answer.value is not None and answer.check is not False
     if kind == "code":
         return bool(answer.check)
     return True
