@@ -1,6 +1,6 @@
 """The live suite: built-in tasks with programmatic graders, run on real or simulated models."""
 
-from tokenplan.bench.live.sandbox import RunResult, run_python
+from tokenplan.bench.live.sandbox import RunResult, run_python, run_tests
 from tokenplan.bench.live.suite import TaskGrader, live_queries, run_live_suite
 from tokenplan.bench.live.tasks import TASKS, Task, TaskKind, grade_response
 
@@ -14,4 +14,5 @@ __all__ = [
     "live_queries",
     "run_live_suite",
     "run_python",
+    "run_tests",
 ]

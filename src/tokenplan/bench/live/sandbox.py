@@ -14,6 +14,7 @@ model's code running on.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import anyio
 
-__all__ = ["RunResult", "run_python"]
+__all__ = ["RunResult", "run_python", "run_tests"]
 
 _BOOTSTRAP = """
 import sys
@@ -128,3 +129,33 @@ async def run_python(program: str, *, timeout_s: float = 10.0, memory_mb: int = 
         output=output,
         seconds=time.monotonic() - started,
     )
+
+
+_TEST_HARNESS = """
+SOLUTION = {solution!r}
+TESTS = {tests!r}
+namespace = {{"__name__": "solution"}}
+try:
+    exec(compile(SOLUTION, "solution.py", "exec"), namespace)
+except SystemExit:
+    raise AssertionError("the solution exited while being loaded") from None
+namespace["__name__"] = "__main__"
+exec(compile(TESTS, "tests.py", "exec"), namespace)
+print({nonce!r})
+"""
+
+
+async def run_tests(
+    solution: str, tests: str, *, timeout_s: float = 10.0, memory_mb: int = 512
+) -> RunResult:
+    """Load ``solution`` as a module, then run ``tests`` against it; passed = all ran through.
+
+    The solution is loaded under the name ``solution``, so its ``if __name__ == "__main__"``
+    block does not run, and success is a random marker printed after the last test: a
+    solution that exits early (``sys.exit(0)``, ``unittest.main()``) does not pass.
+    """
+    nonce = "tests-passed-" + secrets.token_hex(8)
+    program = _TEST_HARNESS.format(solution=solution, tests=tests, nonce=nonce)
+    result = await run_python(program, timeout_s=timeout_s, memory_mb=memory_mb)
+    passed = result.passed and nonce in result.output
+    return RunResult(passed, result.timed_out, result.returncode, result.output, result.seconds)

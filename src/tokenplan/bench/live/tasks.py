@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from tokenplan.bench.answers import extract_code, extract_number, normalize_text
-from tokenplan.bench.live.sandbox import run_python
+from tokenplan.bench.live.sandbox import run_tests
 
 __all__ = ["TASKS", "Task", "TaskKind", "grade_response"]
 
@@ -75,7 +75,7 @@ async def grade_response(task: Task, response: str, *, timeout_s: float = 10.0) 
     code = extract_code(response)
     if code is None:
         return 0.0
-    result = await run_python(code + "\n\n" + task.tests, timeout_s=timeout_s)
+    result = await run_tests(code, task.tests, timeout_s=timeout_s)
     return 1.0 if result.passed else 0.0
 
 
