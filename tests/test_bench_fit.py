@@ -7,8 +7,10 @@ import pytest
 from _bench_data import COSTS, synthetic_outcomes
 from tokenplan.bench.catalog import build_catalog, fit_token_prices, rank_tiers
 from tokenplan.bench.dataset import Outcome, OutcomeDataset, Split
+from tokenplan.bench.policies import MixturePolicy, Query, SingleModelPolicy
 from tokenplan.bench.policies.fit import CascadeFit
 from tokenplan.bench.replay_bench import pick_pair, run_replay_benchmark
+from tokenplan.testing import FunctionModel
 
 
 def test_fit_token_prices_recovers_exact_prices() -> None:
@@ -89,8 +91,24 @@ def test_budget_operating_point_respects_the_train_budget() -> None:
         assert est.cost_usd <= fraction * COSTS["big"] + 1e-12
     policy = fit.for_budget(0.5)
     assert policy.name == "agree-cascade@50%"
-    assert policy.info["budget_fraction"] == 0.5
-    assert policy.info["train_cost_fraction_of_strong"] <= 0.5  # type: ignore[operator]
+    assert isinstance(policy, MixturePolicy)  # plan costs step; the budget lies between two
+    cheap, rich = fit.budget_bracket(0.5)
+    c_cheap, c_rich = fit.estimate(cheap)[1].cost_usd, fit.estimate(rich)[1].cost_usd
+    assert c_cheap <= 0.5 * COSTS["big"] < c_rich
+    expected = (1 - policy.other_share) * c_cheap + policy.other_share * c_rich
+    assert expected == pytest.approx(0.5 * COSTS["big"])
+    assert policy.to_dict()["info"]["budget_fraction"] == 0.5
+
+
+async def test_mixture_policy_splits_queries_by_a_seeded_hash() -> None:
+    a, b = SingleModelPolicy("x/a"), SingleModelPolicy("x/b")
+    mix = MixturePolicy("m", base=a, other=b, other_share=0.25, seed=1)
+    model = FunctionModel(lambda req: "ok")
+    picks = [(await mix.run(Query(f"q{i}", "p", "general"), model)).model for i in range(400)]
+    assert 0.18 < picks.count("x/b") / 400 < 0.32
+    assert mix.kind == "single"
+    with pytest.raises(ValueError):
+        MixturePolicy("m", base=a, other=b, other_share=2.0)
 
 
 def test_no_responses_no_cascade() -> None:

@@ -113,10 +113,10 @@ def _policies(
     fit = CascadeFit(train, catalog, strong=strong)
     if fit.usable:
         for fraction in budgets:
-            policy = fit.for_budget(fraction)
+            policy = fit.for_budget(fraction, seed=seed)
             policies.append(policy)
             members[policy.name] = "agree-cascade"
-            fitted[policy.name] = policy.to_dict()
+            fitted[policy.name] = policy.to_dict()  # type: ignore[attr-defined]
             notes[policy.name] = f"fitted on train to <= {fraction:.0%} of the strong model's cost"
         families["agree-cascade"] = [
             fit.policy(lam, name=f"agree-cascade λ={lam:.3g}")

@@ -8,7 +8,12 @@ from tokenplan.bench.policies.ladder import (
     acceptance_check,
     catalog_ladder,
 )
-from tokenplan.bench.policies.simple import OraclePolicy, RandomMixPolicy, SingleModelPolicy
+from tokenplan.bench.policies.simple import (
+    MixturePolicy,
+    OraclePolicy,
+    RandomMixPolicy,
+    SingleModelPolicy,
+)
 
 __all__ = [
     "AgreementCascade",
@@ -16,6 +21,7 @@ __all__ = [
     "CascadePlan",
     "Choice",
     "LadderPolicy",
+    "MixturePolicy",
     "OraclePolicy",
     "Policy",
     "PolicyKind",

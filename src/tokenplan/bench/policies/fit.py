@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from tokenplan.bench.answers import Answer, answer_kind, extract_answer
 from tokenplan.bench.dataset import OutcomeDataset
-from tokenplan.bench.policies.base import Query
+from tokenplan.bench.policies.base import Policy, Query
 from tokenplan.bench.policies.cascade import (
     Action,
     AgreementCascade,
@@ -38,6 +38,7 @@ from tokenplan.bench.policies.cascade import (
     group_key,
     representative,
 )
+from tokenplan.bench.policies.simple import MixturePolicy
 from tokenplan.catalog import Catalog
 
 __all__ = ["CascadeFit", "GroupFit", "PlanEstimate"]
@@ -420,26 +421,57 @@ class CascadeFit:
             },
         )
 
-    def lambda_for_budget(self, fraction: float, *, iterations: int = 22) -> float:
-        """The smallest ``λ`` whose plans cost at most ``fraction`` of the strong model (train)."""
+    def budget_bracket(self, fraction: float, *, iterations: int = 22) -> tuple[float, float]:
+        """``(λ_cheap, λ_rich)``: the plans either side of ``fraction`` of the strong model's cost.
+
+        ``λ_cheap`` is the smallest cost weight whose train cost is within the budget;
+        ``λ_rich`` the largest found whose plan costs more (equal to ``λ_cheap`` when even the
+        richest plan fits). Plan cost falls in steps as ``λ`` grows; a bisection on ``log10 λ``
+        finds the step.
+        """
         target = fraction * self.strong_cost
-        lo, hi = -2.0, 8.0  # log10 λ
+        lo, hi = -2.0, 8.0
         if self.estimate(math.pow(10.0, lo))[1].cost_usd <= target:
-            return math.pow(10.0, lo)
+            return math.pow(10.0, lo), math.pow(10.0, lo)
         for _ in range(iterations):
             mid = (lo + hi) / 2
             if self.estimate(math.pow(10.0, mid))[1].cost_usd <= target:
                 hi = mid
             else:
                 lo = mid
-        return math.pow(10.0, hi)
+        return math.pow(10.0, hi), math.pow(10.0, lo)
 
-    def for_budget(self, fraction: float, *, name: str | None = None) -> AgreementCascade:
-        """The best train plan costing at most ``fraction`` of the strong model's train cost."""
-        lam = self.lambda_for_budget(fraction)
-        policy = self.policy(lam, name=name or f"agree-cascade@{fraction:.0%}")
-        policy.info["budget_fraction"] = fraction
-        return policy
+    def lambda_for_budget(self, fraction: float) -> float:
+        """The smallest ``λ`` whose plans cost at most ``fraction`` of the strong model (train)."""
+        return self.budget_bracket(fraction)[0]
+
+    def for_budget(self, fraction: float, *, name: str | None = None, seed: int = 0) -> Policy:
+        """The best train operating point costing ``fraction`` of the strong model's train cost.
+
+        Plan costs move in steps, so the two plans either side of the budget are mixed: a
+        seeded hash of the query id sends the share ``p`` of queries that makes the expected
+        train cost equal the budget to the richer plan. Without a richer plan (or with an
+        exact fit) it is the single cheaper plan.
+        """
+        name = name or f"agree-cascade@{fraction:.0%}"
+        lam_cheap, lam_rich = self.budget_bracket(fraction)
+        cheap = self.policy(lam_cheap, name=name)
+        cheap.info["budget_fraction"] = fraction
+        target = fraction * self.strong_cost
+        cost_cheap = self.estimate(lam_cheap)[1].cost_usd
+        cost_rich = self.estimate(lam_rich)[1].cost_usd
+        if lam_rich == lam_cheap or cost_rich <= cost_cheap or cost_cheap >= target:
+            return cheap
+        share = (target - cost_cheap) / (cost_rich - cost_cheap)
+        rich = self.policy(lam_rich, name=f"{name} (rich plan)")
+        return MixturePolicy(
+            name,
+            base=cheap,
+            other=rich,
+            other_share=min(1.0, max(0.0, share)),
+            seed=seed,
+            info={"budget_fraction": fraction, "train_cost_usd": target},
+        )
 
     def lambda_grid(self, points: int = 13) -> list[float]:
         """Cost weights spanning "escalate whenever it helps" to "never escalate" (log spaced)."""
