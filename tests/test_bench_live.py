@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -57,20 +58,15 @@ async def test_runaway_code_is_killed_at_the_timeout() -> None:
     assert await grade_response(CODE, spinning, timeout_s=1.0) == 0.0
 
 
-async def test_sandbox_is_isolated() -> None:
+async def test_sandbox_is_isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-should-not-leak-1234567890")
     program = (
         "import os, sys\n"
         "assert 'OPENAI_API_KEY' not in os.environ\n"
-        "assert os.getcwd() != " + repr(__import__("os").getcwd()) + "\n"
+        f"assert os.getcwd() != {os.getcwd()!r}\n"
         "assert sys.flags.isolated == 1\n"
     )
-    import os
-
-    os.environ["OPENAI_API_KEY"] = "sk-should-not-leak-1234567890"
-    try:
-        result = await run_python(program, timeout_s=10.0)
-    finally:
-        del os.environ["OPENAI_API_KEY"]
+    result = await run_python(program, timeout_s=10.0)
     assert result.passed, result.output
 
 

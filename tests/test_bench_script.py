@@ -79,3 +79,12 @@ def test_bad_input_is_one_line(tmp_path: Path) -> None:
         _run("--data", str(tmp_path / "d"), "--dataset", "routellm", "--out", str(tmp_path))
     )
     assert "RouteLLM" in line
+
+
+def test_live_with_a_key_needs_the_runtime(tmp_path: Path) -> None:
+    env = dict(os.environ, OPENAI_API_KEY="sk-test-not-a-real-key-000000")
+    line = _one_line_error(_run("--live", "--out", str(tmp_path), env=env))
+    assert "tokenplan.runtime" in line
+    assert "sk-test" not in line
+    line = _one_line_error(_run("--sim", "--out", str(tmp_path)))
+    assert "tokenplan.providers.sim" in line
