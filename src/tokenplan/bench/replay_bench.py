@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from tokenplan.bench.catalog import build_catalog
@@ -59,7 +60,7 @@ def pick_pair(train: OutcomeDataset) -> tuple[str, str]:
     return strong, weak
 
 
-def _cheap_pair(train: OutcomeDataset, strong: str, catalog: Catalog) -> list[str]:
+def _cheap_pair(train: OutcomeDataset, strong: str) -> list[str]:
     limit = 0.25 * train.mean_cost(strong)
     cheap = [
         m
@@ -70,8 +71,76 @@ def _cheap_pair(train: OutcomeDataset, strong: str, catalog: Catalog) -> list[st
     return cheap[:2]
 
 
-def _policies(
+@dataclass
+class _Lineup:
+    """The policies of a run, the knob families behind APGR/CPT, notes and fitted tables."""
+
+    policies: list[Policy] = field(default_factory=list)
+    families: dict[str, list[Policy]] = field(default_factory=dict)
+    members: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    fitted: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, policy: Policy, note: str = "", *, family: str | None = None) -> None:
+        self.policies.append(policy)
+        if note:
+            self.notes[policy.name] = note
+        if family:
+            self.members[policy.name] = family
+
+
+def _ladders(lineup: _Lineup, train: OutcomeDataset, catalog: Catalog) -> None:
+    # Acceptance checks read responses: without recorded responses they cannot run.
+    checks = all(train.has_responses(m) for m in train.models)
+    accept = acceptance_check if checks else None
+    suffix = " + acceptance-check escalation" if checks else " (no responses: no checks)"
+    for strategy in ("cheapest", "balanced", "best_quality"):
+        lineup.add(
+            LadderPolicy(f"standin:{strategy}", catalog_ladder(catalog, strategy), accept=accept),
+            "catalog stand-in for the product router" + suffix,
+        )
+    if checks:
+        lineup.add(
+            LadderPolicy("escalation-ladder", catalog_ladder(catalog, "escalation")),
+            "budget -> mid -> flagship on failed acceptance checks",
+        )
+
+
+def _cascades(
+    lineup: _Lineup,
     train: OutcomeDataset,
+    catalog: Catalog,
+    *,
+    strong: str,
+    budgets: Sequence[float],
+    curve_points: int,
+    seed: int,
+) -> None:
+    sid = train.model_id(strong)
+    pair = _cheap_pair(train, strong)
+    if len(pair) == 2:
+        panel = [train.model_id(m) for m in pair]
+        ranks = [catalog.get(m).prior("general") for m in panel]
+        lineup.add(
+            UnanimousCascade("agree-2", panel=panel, strong=sid, ranks=ranks),
+            f"accept when {' and '.join(pair)} agree, else {strong}",
+        )
+    fit = CascadeFit(train, catalog, strong=strong)
+    if not fit.usable:
+        return
+    for fraction in budgets:
+        policy = fit.for_budget(fraction, seed=seed)
+        note = f"fitted on train to {fraction:.0%} of the strong model's cost"
+        lineup.add(policy, note, family="agree-cascade")
+        lineup.fitted[policy.name] = policy.to_dict()  # type: ignore[attr-defined]
+    lineup.families["agree-cascade"] = [
+        fit.policy(lam, name=f"agree-cascade λ={lam:.3g}") for lam in fit.lambda_grid(curve_points)
+    ]
+
+
+def _lineup(
+    train: OutcomeDataset,
+    evaluation: OutcomeDataset,
     catalog: Catalog,
     *,
     strong: str,
@@ -79,55 +148,43 @@ def _policies(
     budgets: Sequence[float],
     curve_points: int,
     seed: int,
-) -> tuple[list[Policy], dict[str, list[Policy]], dict[str, str], dict[str, Any], dict[str, str]]:
+) -> _Lineup:
     sid, wid = train.model_id(strong), train.model_id(weak)
-    policies: list[Policy] = [SingleModelPolicy(train.model_id(m)) for m in train.models]
-    notes = {
-        sid: "strong model (best train score)",
-        wid: "weak model (best train score at <= 10% of the strong model's cost)",
-    }
-    # Acceptance checks read responses: without recorded responses they cannot run.
-    checks = all(train.has_responses(m) for m in train.models)
-    for strategy in ("cheapest", "balanced", "best_quality"):
-        name = f"standin:{strategy}"
-        accept = acceptance_check if checks else None
-        policies.append(LadderPolicy(name, catalog_ladder(catalog, strategy), accept=accept))
-        notes[name] = "catalog stand-in for the product router" + (
-            " + acceptance-check escalation" if checks else " (no responses: no checks)"
-        )
-    if checks:
-        policies.append(LadderPolicy("escalation-ladder", catalog_ladder(catalog, "escalation")))
-        notes["escalation-ladder"] = "budget -> mid -> flagship on failed acceptance checks"
-    families: dict[str, list[Policy]] = {}
-    members: dict[str, str] = {}
-    fitted: dict[str, Any] = {}
-    pair = _cheap_pair(train, strong, catalog)
-    if len(pair) == 2:
-        ranks = [catalog.get(train.model_id(m)).prior("general") for m in pair]
-        policies.append(
-            UnanimousCascade(
-                "agree-2", panel=[train.model_id(m) for m in pair], strong=sid, ranks=ranks
-            )
-        )
-        notes["agree-2"] = f"accept when {' and '.join(pair)} agree, else {strong}"
-    fit = CascadeFit(train, catalog, strong=strong)
-    if fit.usable:
-        for fraction in budgets:
-            policy = fit.for_budget(fraction, seed=seed)
-            policies.append(policy)
-            members[policy.name] = "agree-cascade"
-            fitted[policy.name] = policy.to_dict()  # type: ignore[attr-defined]
-            notes[policy.name] = f"fitted on train to <= {fraction:.0%} of the strong model's cost"
-        families["agree-cascade"] = [
-            fit.policy(lam, name=f"agree-cascade λ={lam:.3g}")
-            for lam in fit.lambda_grid(curve_points)
-        ]
+    lineup = _Lineup()
+    for m in train.models:
+        lineup.add(SingleModelPolicy(train.model_id(m)))
+    lineup.notes[sid] = "strong model (best train score)"
+    lineup.notes[wid] = "weak model (best train score at <= 10% of the strong model's cost)"
+    _ladders(lineup, train, catalog)
+    _cascades(
+        lineup, train, catalog, strong=strong, budgets=budgets, curve_points=curve_points, seed=seed
+    )
     mix = [RandomMixPolicy(weak=wid, strong=sid, strong_share=s, seed=seed) for s in _MIX_SHARES]
-    families["random-mix"] = list(mix)
-    policies.append(mix[len(mix) // 2])
-    members[mix[len(mix) // 2].name] = "random-mix"
-    notes[mix[len(mix) // 2].name] = "RouteLLM's random baseline (APGR ~0.5)"
-    return policies, families, members, fitted, notes
+    lineup.families["random-mix"] = list(mix)
+    lineup.add(mix[len(mix) // 2], "RouteLLM's random baseline (APGR ~0.5)", family="random-mix")
+    lineup.add(OraclePolicy(evaluation), "UPPER BOUND: reads the grades (cheapest correct model)")
+    return lineup
+
+
+async def _run_lineup(
+    lineup: _Lineup, evaluation: OutcomeDataset
+) -> tuple[list[PolicyRun], dict[str, list[PolicyRun]]]:
+    replay = ReplayModel(evaluation)
+    grader = LabelGrader(evaluation)
+    queries = [Query(s.id, s.text, s.capability) for s in evaluation.samples]
+    cache: dict[str, PolicyRun] = {}
+
+    async def run(policy: Policy) -> PolicyRun:
+        if policy.name not in cache:
+            cache[policy.name] = await run_policy(policy, queries, model=replay, grader=grader)
+        return cache[policy.name]
+
+    runs = [await run(p) for p in lineup.policies]
+    family_runs = {f: [await run(p) for p in ps] for f, ps in lineup.families.items()}
+    for f, family in family_runs.items():
+        have = {r.policy for r in family}
+        family += [r for r in runs if lineup.members.get(r.policy) == f and r.policy not in have]
+    return runs, family_runs
 
 
 async def run_replay_benchmark(
@@ -148,8 +205,9 @@ async def run_replay_benchmark(
         )
     catalog = build_catalog(train, prices=prices)
     strong, weak = pick_pair(train)
-    policies, families, members, fitted, notes = _policies(
+    lineup = _lineup(
         train,
+        evaluation,
         catalog,
         strong=strong,
         weak=weak,
@@ -157,31 +215,15 @@ async def run_replay_benchmark(
         curve_points=curve_points,
         seed=split.seed,
     )
-    policies.append(OraclePolicy(evaluation))
-    notes["oracle"] = "UPPER BOUND: reads the grades (cheapest correct model)"
-    replay = ReplayModel(evaluation)
-    grader = LabelGrader(evaluation)
-    queries = [Query(s.id, s.text, s.capability) for s in evaluation.samples]
-    cache: dict[str, PolicyRun] = {}
-
-    async def run(policy: Policy) -> PolicyRun:
-        if policy.name not in cache:
-            cache[policy.name] = await run_policy(policy, queries, model=replay, grader=grader)
-        return cache[policy.name]
-
-    runs = [await run(p) for p in policies]
-    family_runs = {f: [await run(p) for p in ps] for f, ps in families.items()}
-    for f in families:
-        have = {r.policy for r in family_runs[f]}
-        family_runs[f] += [r for r in runs if members.get(r.policy) == f and r.policy not in have]
+    runs, family_runs = await _run_lineup(lineup, evaluation)
     rows, curves = summarize(
         dataset.name,
         runs,
         strong=dataset.model_id(strong),
         weak=dataset.model_id(weak),
         families=family_runs,
-        members=members,
-        notes=notes,
+        members=lineup.members,
+        notes=lineup.notes,
     )
     result_notes = [
         *dataset.notes,
@@ -196,6 +238,6 @@ async def run_replay_benchmark(
         strong=dataset.model_id(strong),
         weak=dataset.model_id(weak),
         notes=result_notes,
-        fitted={"catalog": [m.to_dict() for m in catalog], "cascades": fitted},
+        fitted={"catalog": [m.to_dict() for m in catalog], "cascades": lineup.fitted},
         seconds=time.perf_counter() - started,
     )

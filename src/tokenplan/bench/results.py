@@ -82,19 +82,8 @@ def summarize(
     by_name = {r.policy: r for r in runs}
     weak_q = by_name[weak].accuracy if weak in by_name else math.nan
     strong_q = by_name[strong].accuracy if strong in by_name else math.nan
-    curves: dict[str, list[CurvePoint]] = {}
-    family_metrics: dict[str, tuple[float | None, float | None, float | None]] = {}
-    for family, family_runs in (families or {}).items():
-        points = [curve_point(r, strong) for r in family_runs]
-        curves[family] = points
-        if math.isnan(weak_q) or math.isnan(strong_q):
-            family_metrics[family] = (None, None, None)
-            continue
-        family_metrics[family] = (
-            apgr(points, weak=weak_q, strong=strong_q),
-            cpt(points, 0.5, weak=weak_q, strong=strong_q),
-            cpt(points, 0.8, weak=weak_q, strong=strong_q),
-        )
+    curves = {f: [curve_point(r, strong) for r in rs] for f, rs in (families or {}).items()}
+    family_metrics = {f: _knob_metrics(p, weak=weak_q, strong=strong_q) for f, p in curves.items()}
     rows = []
     for r in runs:
         fam = (members or {}).get(r.policy)
@@ -121,6 +110,19 @@ def summarize(
             )
         )
     return rows, curves
+
+
+def _knob_metrics(
+    points: Sequence[CurvePoint], *, weak: float, strong: float
+) -> tuple[float | None, float | None, float | None]:
+    """``(APGR, CPT(50%), CPT(80%))`` of a curve; ``None`` where undefined."""
+    if math.isnan(weak) or math.isnan(strong):
+        return (None, None, None)
+    return (
+        apgr(points, weak=weak, strong=strong),
+        cpt(points, 0.5, weak=weak, strong=strong),
+        cpt(points, 0.8, weak=weak, strong=strong),
+    )
 
 
 def _pct(value: float, reference: float) -> float:

@@ -238,14 +238,14 @@ def _answer_from_judge_prompt(prompt: str, turn: int) -> str | None:
     return None
 
 
-def _load_mt_bench(
-    folder: Path, contaminated: set[str], prices: PriceTable, id_prefix: str
-) -> OutcomeDataset:
-    questions = {int(q["question_id"]): q for q in _jsonl(folder / "question.jsonl")}
-    # (question_id, model) -> {turn: (score, answer)}
-    judged: dict[tuple[int, str], dict[int, tuple[float, str | None]]] = {}
+_Judged = dict[tuple[int, str], dict[int, tuple[float, str | None]]]
+
+
+def _judgements(path: Path) -> tuple[list[str], _Judged]:
+    """Models in order of appearance, and (question, model) -> turn -> (score, answer)."""
+    judged: _Judged = {}
     models: list[str] = []
-    for row in _jsonl(folder / "judgements.jsonl"):
+    for row in _jsonl(path):
         model, turn = str(row["model"]), int(row["turn"])
         if model not in models:
             models.append(model)
@@ -255,7 +255,15 @@ def _load_mt_bench(
             answer,
         )
     if len(models) < 2:
-        raise ConfigError(f"{folder / 'judgements.jsonl'}: judgements for fewer than two models")
+        raise ConfigError(f"{path}: judgements for fewer than two models")
+    return models, judged
+
+
+def _load_mt_bench(
+    folder: Path, contaminated: set[str], prices: PriceTable, id_prefix: str
+) -> OutcomeDataset:
+    questions = {int(q["question_id"]): q for q in _jsonl(folder / "question.jsonl")}
+    models, judged = _judgements(folder / "judgements.jsonl")
     price = _price_models(models, prices)
     samples: list[Sample] = []
     columns: dict[str, list[Outcome]] = {m: [] for m in models}

@@ -76,6 +76,60 @@ def _header_models(fieldnames: Iterable[str], file: Path) -> list[str]:
     return models
 
 
+def _row_outcomes(row: dict[str, str], models: list[str], file: Path) -> dict[str, Outcome]:
+    """The row's outcome per model; empty when any score or cost is missing."""
+    outcomes: dict[str, Outcome] = {}
+    for m in models:
+        score, cost = _number(row.get(m)), _number(row.get(m + _COST_SUFFIX))
+        if score is None or cost is None:
+            return {}
+        if not 0.0 <= score <= 1.0 or cost < 0:
+            raise ConfigError(
+                f"{file.name}: {m} on {row['sample_id']} has score {score} (expected 0..1) "
+                f"and cost {cost} (expected >= 0)"
+            )
+        raw_response = row.get(m + _RESPONSE_SUFFIX)
+        response = None if raw_response is None else _text(raw_response)
+        outcomes[m] = Outcome(score=score, cost_usd=cost, response=response)
+    return outcomes
+
+
+class _Collector:
+    """Accumulates deduplicated rows and counts what it drops."""
+
+    def __init__(self, models: list[str]) -> None:
+        self.models = models
+        self.samples: list[Sample] = []
+        self.columns: dict[str, list[Outcome]] = {m: [] for m in models}
+        self.ids: set[str] = set()
+        self.texts: set[str] = set()
+        self.dropped = {
+            "a repeated sample_id": 0,
+            "a repeated prompt text": 0,
+            "a missing score or cost": 0,
+        }
+
+    def add(self, row: dict[str, str], file: Path) -> None:
+        sample_id = row["sample_id"]
+        if sample_id in self.ids:
+            self.dropped["a repeated sample_id"] += 1
+            return
+        outcomes = _row_outcomes(row, self.models, file)
+        if not outcomes:
+            self.dropped["a missing score or cost"] += 1
+            return
+        text = _text(row["prompt"])
+        if text in self.texts:
+            self.dropped["a repeated prompt text"] += 1
+            return
+        self.ids.add(sample_id)
+        self.texts.add(text)
+        task = row["eval_name"].strip()
+        self.samples.append(Sample(sample_id, text, task, task_capability(task)))
+        for m in self.models:
+            self.columns[m].append(outcomes[m])
+
+
 def load_routerbench(
     path: Path, *, name: str = "routerbench", id_prefix: str = "rb"
 ) -> OutcomeDataset:
@@ -84,66 +138,28 @@ def load_routerbench(
     All files must list the same models. Scores must be 0..1 (RouterBench's are 0/1).
     """
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    models: list[str] | None = None
-    samples: list[Sample] = []
-    columns: dict[str, list[Outcome]] = {}
-    seen_ids: set[str] = set()
-    seen_texts: set[str] = set()
-    dup_ids = dup_texts = incomplete = 0
+    collector: _Collector | None = None
     files = _csv_files(path)
     for file in files:
         with file.open(newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
             file_models = _header_models(reader.fieldnames or (), file)
-            if models is None:
-                models = file_models
-                columns = {m: [] for m in models}
-            elif set(file_models) != set(models):
+            if collector is None:
+                collector = _Collector(file_models)
+            elif set(file_models) != set(collector.models):
                 raise ConfigError(f"{file.name} lists other models than {files[0].name}")
             for row in reader:
-                sample_id = row["sample_id"]
-                if sample_id in seen_ids:
-                    dup_ids += 1
-                    continue
-                outcomes: dict[str, Outcome] = {}
-                for m in models:
-                    score, cost = _number(row.get(m)), _number(row.get(m + _COST_SUFFIX))
-                    if score is None or cost is None:
-                        break
-                    if not 0.0 <= score <= 1.0 or cost < 0:
-                        raise ConfigError(
-                            f"{file.name}: {m} on {sample_id} has score {score} (expected 0..1) "
-                            f"and cost {cost} (expected >= 0)"
-                        )
-                    raw_response = row.get(m + _RESPONSE_SUFFIX)
-                    response = None if raw_response is None else _text(raw_response)
-                    outcomes[m] = Outcome(score=score, cost_usd=cost, response=response)
-                if len(outcomes) != len(models):
-                    incomplete += 1
-                    continue
-                text = _text(row["prompt"])
-                if text in seen_texts:
-                    dup_texts += 1
-                    continue
-                seen_ids.add(sample_id)
-                seen_texts.add(text)
-                task = row["eval_name"].strip()
-                samples.append(Sample(sample_id, text, task, task_capability(task)))
-                for m in models:
-                    columns[m].append(outcomes[m])
-    assert models is not None
-    notes = [f"{len(samples)} prompts from {', '.join(f.name for f in files)}; costs recorded"]
-    if dup_ids:
-        notes.append(f"{dup_ids} rows with a repeated sample_id dropped")
-    if dup_texts:
-        notes.append(f"{dup_texts} rows with a repeated prompt text dropped")
-    if incomplete:
-        notes.append(f"{incomplete} rows with a missing score or cost dropped")
+                collector.add(row, file)
+    assert collector is not None  # _csv_files returns at least one file
+    notes = [
+        f"{len(collector.samples)} prompts from {', '.join(f.name for f in files)}; costs recorded"
+    ]
+    notes += [f"{n} rows with {why} dropped" for why, n in collector.dropped.items() if n]
     return OutcomeDataset(
         name=name,
         id_prefix=id_prefix,
-        models=models,
-        samples=samples,
-        outcomes=columns,
+        models=collector.models,
+        samples=collector.samples,
+        outcomes=collector.columns,
         notes=notes,
     )

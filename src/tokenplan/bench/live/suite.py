@@ -52,6 +52,27 @@ def _price(m: Model) -> float:
     return m.input_per_mtok + m.output_per_mtok
 
 
+def _live_policies(sub: Catalog, chosen: Sequence[Model]) -> tuple[list[Policy], str, str]:
+    """Each model, the ladders, the unanimous pair; with the strong and weak model ids."""
+    by_price = sorted(chosen, key=lambda m: (_price(m), m.id))
+    best = max(chosen, key=lambda m: (m.prior("general"), -_price(m), m.id))
+    policies: list[Policy] = [SingleModelPolicy(m.id) for m in by_price]
+    for strategy in ("cheapest", "balanced", "best_quality"):
+        policies.append(LadderPolicy(f"standin:{strategy}", catalog_ladder(sub, strategy)))
+    policies.append(LadderPolicy("escalation-ladder", catalog_ladder(sub, "escalation")))
+    cheap = [m for m in by_price if m.id != best.id][:2]
+    if len(cheap) == 2:
+        policies.append(
+            UnanimousCascade(
+                "agree-2",
+                panel=[m.id for m in cheap],
+                strong=best.id,
+                ranks=[m.prior("general") for m in cheap],
+            )
+        )
+    return policies, best.id, by_price[0].id
+
+
 def _oracle(singles: Sequence[PolicyRun], queries: Sequence[Query]) -> PolicyRun:
     outcomes = []
     for i, q in enumerate(queries):
@@ -82,22 +103,7 @@ async def run_live_suite(
         raise UsageError("the live suite needs at least two models to compare")
     started = time.perf_counter()
     sub = Catalog(chosen, sources=catalog.sources)
-    by_price = sorted(chosen, key=lambda m: (_price(m), m.id))
-    best = max(chosen, key=lambda m: (m.prior("general"), -_price(m), m.id))
-    policies: list[Policy] = [SingleModelPolicy(m.id) for m in by_price]
-    for strategy in ("cheapest", "balanced", "best_quality"):
-        policies.append(LadderPolicy(f"standin:{strategy}", catalog_ladder(sub, strategy)))
-    policies.append(LadderPolicy("escalation-ladder", catalog_ladder(sub, "escalation")))
-    cheap = [m for m in by_price if m.id != best.id][:2]
-    if len(cheap) == 2:
-        policies.append(
-            UnanimousCascade(
-                "agree-2",
-                panel=[m.id for m in cheap],
-                strong=best.id,
-                ranks=[m.prior("general") for m in cheap],
-            )
-        )
+    policies, strong, weak = _live_policies(sub, chosen)
     budget = Budget(budget_usd)
     grader = TaskGrader(tasks, timeout_s=grade_timeout_s)
     queries = live_queries(tasks, max_tokens=max_tokens)
@@ -114,11 +120,10 @@ async def run_live_suite(
         for p in policies
     ]
     runs.append(_oracle([r for r in runs if r.kind == "single"], queries))
-    weak = by_price[0].id
     rows, curves = summarize(
         dataset,
         runs,
-        strong=best.id,
+        strong=strong,
         weak=weak,
         notes={"oracle": "UPPER BOUND: cheapest model that solved each task (no extra calls)"},
     )
@@ -134,7 +139,7 @@ async def run_live_suite(
         dataset=dataset,
         rows=rows,
         curves=curves,
-        strong=best.id,
+        strong=strong,
         weak=weak,
         notes=notes,
         seconds=time.perf_counter() - started,
