@@ -151,14 +151,16 @@ def _draw(ax: Any, result: BenchResult) -> None:
             label=label,
             zorder=3,
         )
-        for r in pick:
-            ax.annotate(
-                _short(r.policy, prefix),
-                (r.usd_per_1k, r.accuracy),
-                fontsize=6,
-                xytext=(3, 2),
-                textcoords="offset points",
-            )
+
+    # One label per location: policies that coincide (a router picking one model) share it.
+    labels: dict[tuple[float, float], list[str]] = {}
+    for r in rows:
+        spot = (round(r.usd_per_1k, 6), round(r.accuracy, 6))
+        labels.setdefault(spot, []).append(_short(r.policy, prefix))
+    for (x, y), names in labels.items():
+        ax.annotate(
+            " = ".join(names), (x, y), fontsize=6, xytext=(3, 2), textcoords="offset points"
+        )
     front = frontier([(r.usd_per_1k, r.accuracy) for r in rows if r.kind != "oracle"])
     if front:
         xs, ys = zip(*front, strict=True)
@@ -168,7 +170,7 @@ def _draw(ax: Any, result: BenchResult) -> None:
     ax.set_ylabel("accuracy / quality")
     ax.set_title(result.dataset, fontsize=10)
     ax.grid(True, which="both", alpha=0.2)
-    ax.legend(fontsize=6, loc="lower right")
+    ax.legend(fontsize=6, loc="best")
 
 
 def plot_pareto(results: Sequence[BenchResult], path: Path, *, title: str = "") -> Path:
