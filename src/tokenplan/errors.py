@@ -23,7 +23,8 @@ Callers decide from types and fields, never from message text::
     │   │   └── UpstreamServerError      5xx (retryable)
     │   ├── ProviderTimeoutError         (retryable)
     │   ├── ProviderConnectionError      (retryable)
-    │   └── ResponseFormatError(raw)     malformed body or stream (retryable)
+    │   ├── ResponseFormatError(raw)     malformed body or stream (retryable)
+    │   └── ReplayMissError(prompt_key)  the replay provider has no record (benchmarks)
     ├── AllCandidatesFailed              also an ExceptionGroup of the per-candidate errors
     └── StepFailedError(step_id)
         └── StepTimeoutError(timeout_s)  a step ran past the executor's step timeout
@@ -60,6 +61,7 @@ __all__ = [
     "ProviderHTTPError",
     "ProviderTimeoutError",
     "RateLimitError",
+    "ReplayMissError",
     "ResponseFormatError",
     "RoutingError",
     "StepFailedError",
@@ -331,6 +333,22 @@ class ResponseFormatError(ProviderError):
 
     def __init__(self, message: str, *, raw: str = "", provider: str = "", model: str = "") -> None:
         self.raw = redact(raw, limit=2000)
+        super().__init__(message, provider=provider, model=model)
+
+
+class ReplayMissError(ProviderError):
+    """The replay provider has no recorded response for this prompt and model.
+
+    Not retryable: a recording does not appear by asking again. ``prompt_key`` is a short,
+    stable digest of the prompt text (the text itself may be long or private); ``model`` is
+    the model id that was asked for. An unknown *model* raises
+    :class:`ModelUnavailableError` (404) instead, so fallback layers drop it like any other.
+    """
+
+    def __init__(
+        self, message: str, *, prompt_key: str, provider: str = "", model: str = ""
+    ) -> None:
+        self.prompt_key = prompt_key
         super().__init__(message, provider=provider, model=model)
 
 
