@@ -47,6 +47,7 @@ from tokenplan.providers.dialects import (
     MalformedPayload,
     Parsed,
     WireDialect,
+    WireRequest,
     get_dialect,
 )
 from tokenplan.providers.sse import SSEDecoder
@@ -136,6 +137,9 @@ class HTTPChatModel:
             **self._dialect.auth_headers(endpoint.api_key),
             **endpoint.endpoint.headers,
         }
+        self._stream_headers = {**self._headers, "accept": "text/event-stream"}
+        self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], httpx.URL] = {}
+        self._timeouts: dict[float, dict[str, float | None]] = {}
 
     def __repr__(self) -> str:
         return f"HTTPChatModel({self.model.id!r}, endpoint={self.provider!r})"
@@ -147,14 +151,9 @@ class HTTPChatModel:
         timeout_s = request.timeout_s or self._timeout_s
         started = time.perf_counter()
         try:
+            http_request = self._request(wire, timeout_s, self._headers)
             with anyio.fail_after(timeout_s):
-                response = await self._client.post(
-                    self.endpoint.base_url + wire.path,
-                    content=orjson.dumps(wire.body),
-                    headers=self._headers,
-                    params=wire.params,
-                    timeout=self._httpx_timeout(timeout_s),
-                )
+                response = await self._client.send(http_request)
         except TimeoutError:
             raise self._timeout(timeout_s) from None
         except httpx.HTTPError as exc:
@@ -177,14 +176,7 @@ class HTTPChatModel:
         timeout_s = request.timeout_s or self._timeout_s
         started = time.perf_counter()
         try:
-            http_request = self._client.build_request(
-                "POST",
-                self.endpoint.base_url + wire.path,
-                content=orjson.dumps(wire.body),
-                headers={**self._headers, "accept": "text/event-stream"},
-                params=wire.params,
-                timeout=self._httpx_timeout(timeout_s),
-            )
+            http_request = self._request(wire, timeout_s, self._stream_headers)
             with anyio.fail_after(timeout_s):
                 response = await self._client.send(http_request, stream=True)
         except TimeoutError:
@@ -218,8 +210,28 @@ class HTTPChatModel:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _httpx_timeout(self, timeout_s: float) -> httpx.Timeout:
-        return httpx.Timeout(timeout_s, connect=min(self._connect_timeout_s, timeout_s))
+    def _request(
+        self, wire: WireRequest, timeout_s: float, headers: dict[str, str]
+    ) -> httpx.Request:
+        # URLs and timeouts are parsed once per model: httpx's per-request URL parsing and
+        # merging is a large share of a call's CPU against a fast server.
+        key = (wire.path, tuple(sorted(wire.params.items())) if wire.params else ())
+        url = self._urls.get(key)
+        if url is None:
+            url = httpx.URL(self.endpoint.base_url + wire.path, params=wire.params)
+            self._urls[key] = url
+        timeout = self._timeouts.get(timeout_s)
+        if timeout is None:
+            connect = min(self._connect_timeout_s, timeout_s)
+            timeout = httpx.Timeout(timeout_s, connect=connect).as_dict()
+            self._timeouts[timeout_s] = timeout
+        return httpx.Request(
+            "POST",
+            url,
+            content=orjson.dumps(wire.body),
+            headers=headers,
+            extensions={"timeout": timeout},
+        )
 
     def _finish(self, parsed: Parsed, request: ChatRequest, started: float) -> ChatResponse:
         usage = parsed.usage
