@@ -196,6 +196,10 @@ class HTTPChatModel:
                     delta = parser.feed_event(event.event, event.data)
                     if delta:
                         yield StreamChunk(delta=delta)
+            for event in decoder.close():
+                delta = parser.feed_event(event.event, event.data)
+                if delta:
+                    yield StreamChunk(delta=delta)
             if not parser.done:
                 raise self._format_error("stream ended before its end marker (truncated)", "")
             yield StreamChunk(response=self._finish(parser.result(), request, started))

@@ -68,6 +68,14 @@ class SSEDecoder:
         self._buf = text[start:]
         return events
 
+    def close(self) -> list[SSEEvent]:
+        """The stream ended: flush a held-back final ``\r`` and return what it completes.
+
+        An event not followed by a blank line is never dispatched (as the spec says); check
+        :attr:`pending` to tell a truncated stream.
+        """
+        return self.feed(b"\n") if self._buf.endswith("\r") else []
+
     def _line(self, line: str) -> None:
         if line[0] == ":":
             return
