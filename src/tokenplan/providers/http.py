@@ -40,6 +40,7 @@ from tokenplan.errors import (
     RateLimitError,
     ResponseFormatError,
     UpstreamServerError,
+    redact,
 )
 from tokenplan.pricing import usage_cost
 from tokenplan.providers.dialects import (
@@ -82,7 +83,7 @@ def error_for_status(
     except orjson.JSONDecodeError:
         parsed = None
     info = dialect.error_info(status, parsed)
-    hdrs = {k.lower(): v for k, v in headers.items()}
+    hdrs = {k.lower(): redact(v, limit=1000) for k, v in headers.items()}
     if info.retry_after_s is not None and not ("retry-after" in hdrs or "retry-after-ms" in hdrs):
         # The body's structured retry hint (Gemini RetryInfo) stands in for the missing header.
         hdrs["retry-after"] = format(info.retry_after_s, "g")
