@@ -172,7 +172,7 @@ class MeteredModel:
             call.reservation.settle(cost)
         if response.cost_usd != cost or response.model != self.model.id:
             response = response.model_copy(update={"cost_usd": cost, "model": self.model.id})
-        self._record(call, "ok", response.usage, cost, None, response.simulated)
+        self._record(call, "ok", response.usage, cost, None, response.simulated or self.simulated)
         return response
 
     def _failed(self, call: _Call, exc: BaseException, *, partial_text: str) -> None:

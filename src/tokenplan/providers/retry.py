@@ -21,7 +21,7 @@ import anyio.lowlevel
 
 from tokenplan.errors import ProviderError, ProviderHTTPError
 
-__all__ = ["RetryPolicy", "is_testing", "recorded_sleeps", "set_testing", "sleep", "testing"]
+__all__ = ["RetryPolicy", "is_testing", "recorded_sleeps", "set_testing", "sleep", "fast_retries"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,12 +111,12 @@ def recorded_sleeps() -> list[float]:
 
 
 @contextmanager
-def testing() -> Iterator[list[float]]:
+def fast_retries() -> Iterator[list[float]]:
     """Test mode for a block; yields the live list of recorded delays.
 
     Restores the previous mode afterwards::
 
-        with tokenplan.testing.testing() as sleeps:
+        with tokenplan.testing.fast_retries() as sleeps:
             await model.complete(request)
         assert sleeps == [2.0]
     """
