@@ -147,7 +147,7 @@ class Runtime:
 
             timeout_s = self.settings.request_timeout_s
             self._client = httpx.AsyncClient(
-                transport=self._transport or default_transport(),
+                transport=self._transport or default_transport(self.settings.http_transport),
                 timeout=httpx.Timeout(timeout_s, connect=min(10.0, timeout_s)),
                 follow_redirects=False,
             )

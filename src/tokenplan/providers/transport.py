@@ -6,13 +6,13 @@ pool, which costs less CPU per request and holds up better under concurrency tha
 pool (``benchmarks/bench_providers.py`` measures both). aiohttp errors are translated into the
 matching httpx exceptions here, so the provider boundary only ever sees httpx's tree.
 
-:func:`default_transport` picks the transport the runtime uses: ``TOKENPLAN_HTTP_TRANSPORT`` =
-``aiohttp`` or ``httpx`` chooses explicitly; otherwise aiohttp when it is installed.
+:func:`default_transport` picks the transport the runtime uses: the ``http_transport`` setting
+(``TOKENPLAN_HTTP_TRANSPORT`` / ``[providers] http_transport``) = ``aiohttp`` or ``httpx`` chooses
+explicitly; ``auto`` (the default) takes aiohttp when it is installed.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -27,13 +27,13 @@ __all__ = ["AiohttpTransport", "default_transport"]
 _SKIP_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 
 
-def default_transport(name: str | None = None) -> httpx.AsyncBaseTransport:
-    """A new transport: ``name`` (or ``TOKENPLAN_HTTP_TRANSPORT``) = ``aiohttp`` | ``httpx``."""
-    choice = (name or os.environ.get("TOKENPLAN_HTTP_TRANSPORT") or "auto").strip().lower()
+def default_transport(name: str = "auto") -> httpx.AsyncBaseTransport:
+    """A new transport: ``name`` = ``auto`` | ``aiohttp`` | ``httpx``."""
+    choice = name.strip().lower()
     if choice not in ("auto", "aiohttp", "httpx"):
         from tokenplan.errors import ConfigError
 
-        raise ConfigError(f"TOKENPLAN_HTTP_TRANSPORT: expected aiohttp or httpx, got {choice!r}")
+        raise ConfigError(f"http_transport: expected auto, aiohttp or httpx, got {choice!r}")
     if choice in ("auto", "aiohttp"):
         try:
             import aiohttp  # noqa: F401
@@ -41,9 +41,7 @@ def default_transport(name: str | None = None) -> httpx.AsyncBaseTransport:
             if choice == "aiohttp":
                 from tokenplan.errors import ConfigError
 
-                raise ConfigError(
-                    "TOKENPLAN_HTTP_TRANSPORT=aiohttp but aiohttp is not installed"
-                ) from None
+                raise ConfigError("http_transport is aiohttp but aiohttp is not installed") from None
         else:
             return AiohttpTransport()
     return httpx.AsyncHTTPTransport(
