@@ -110,7 +110,9 @@ async def bench_transport(name: str, root: str, calls: int) -> dict[str, Any]:
         out["complete"] = await measure(complete, calls=calls, concurrency=1)
         out["stream"] = await measure(stream, calls=calls // 2, concurrency=1)
 
-    settings = Settings.load(env={**env, "TOKENPLAN_HOME": os.environ.get("TOKENPLAN_HOME", "/nonexistent")})
+    settings = Settings.load(
+        env={**env, "TOKENPLAN_HOME": os.environ.get("TOKENPLAN_HOME", "/nonexistent")}
+    )
     async with Runtime(settings, catalog=catalog, transport=make_transport(name)) as rt:
         stack = rt.fallback_model([MODEL])
 

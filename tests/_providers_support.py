@@ -38,14 +38,19 @@ def _row(mid: str, tier: str, inp: float, out: float, **kw: Any) -> dict[str, An
 ROWS = [
     _row("openai/o-mini", "budget", 1.0, 4.0, cached_input_per_mtok=0.1, reasoning=True),
     _row("openai/chat-big", "flagship", 5.0, 20.0),
-    _row("anthropic/claude-t", "mid", 3.0, 15.0, cached_input_per_mtok=0.3,
-         cache_write_per_mtok=3.75),
+    _row(
+        "anthropic/claude-t", "mid", 3.0, 15.0, cached_input_per_mtok=0.3, cache_write_per_mtok=3.75
+    ),
     _row("gemini/gemini-t", "budget", 0.3, 2.5, cached_input_per_mtok=0.03, reasoning=True),
     _row("deepseek/ds-chat", "budget", 0.28, 0.42, cached_input_per_mtok=0.028),
     _row("mistral/mis-small", "budget", 0.1, 0.3),
 ]
 
-MODEL_FOR = {"openai": "openai/o-mini", "anthropic": "anthropic/claude-t", "gemini": "gemini/gemini-t"}
+MODEL_FOR = {
+    "openai": "openai/o-mini",
+    "anthropic": "anthropic/claude-t",
+    "gemini": "gemini/gemini-t",
+}
 
 
 def catalog() -> Catalog:

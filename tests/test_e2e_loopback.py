@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _providers_support import KEY, catalog
 
+from _providers_support import KEY, catalog
 from tokenplan.errors import ConfigError
 from tokenplan.ledger.attempt import Attempt
 from tokenplan.providers.transport import AiohttpTransport, default_transport
@@ -21,28 +21,46 @@ REQ = ChatRequest.from_prompt("Name three prime numbers.", system="Be terse.", m
 
 
 @pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
-async def test_retries_failover_and_streams_over_loopback(transport: str, isolated_env: Path) -> None:
+async def test_retries_failover_and_streams_over_loopback(
+    transport: str, isolated_env: Path
+) -> None:
     fake = FakeProviders(cached_tokens=3, reasoning_tokens=4, api_keys=[KEY])
     fake.add_fault(Fault(status=429, headers={"retry-after": "1"}), model="o-mini")
     fake.add_fault(Fault(truncate_after=2), model="claude-t")  # cut before any text: retried
     fake.add_fault(Fault(status=404), model="chat-big")
     sink: list[Attempt] = []
     with serve_fake(fake) as server:
-        env = {**server.env(key=KEY), "TOKENPLAN_HOME": str(isolated_env), "TOKENPLAN_HTTP_TRANSPORT": transport}
-        async with Runtime(Settings.load(env=env), catalog=catalog(), attempt_sink=sink.append) as rt:
+        env = {
+            **server.env(key=KEY),
+            "TOKENPLAN_HOME": str(isolated_env),
+            "TOKENPLAN_HTTP_TRANSPORT": transport,
+        }
+        async with Runtime(
+            Settings.load(env=env), catalog=catalog(), attempt_sink=sink.append
+        ) as rt:
             assert not rt.simulated
             with fast_retries() as sleeps:
                 first = await rt.fallback_model(["openai/o-mini"]).complete(REQ)
-                ladder = rt.fallback_model(["openai/chat-big", "anthropic/claude-t", "gemini/gemini-t"])
+                ladder = rt.fallback_model(
+                    ["openai/chat-big", "anthropic/claude-t", "gemini/gemini-t"]
+                )
                 chunks = [c async for c in ladder.stream(REQ)]
                 gemini = await rt.chat_model("gemini/gemini-t").complete(REQ)
     assert first.text == "Echo from o-mini: Name three prime numbers."
-    assert first.usage.cached_tokens == 3 and first.usage.reasoning_tokens == 4
+    assert first.usage.cached_tokens == 3
+    assert first.usage.reasoning_tokens == 4
     streamed = chunks[-1].response
-    assert streamed is not None and streamed.model == "anthropic/claude-t"
-    assert "".join(c.delta for c in chunks) == streamed.text == "Echo from claude-t: Name three prime numbers."
-    assert gemini.provider == "gemini" and gemini.usage.output_tokens > gemini.usage.reasoning_tokens == 4
-    assert sleeps[0] == 1.0 and len(sleeps) == 2  # retry-after honoured, then jittered backoff
+    assert streamed is not None
+    assert streamed.model == "anthropic/claude-t"
+    assert (
+        "".join(c.delta for c in chunks)
+        == streamed.text
+        == "Echo from claude-t: Name three prime numbers."
+    )
+    assert gemini.provider == "gemini"
+    assert gemini.usage.output_tokens > gemini.usage.reasoning_tokens == 4
+    assert sleeps[0] == 1.0
+    assert len(sleeps) == 2
     assert [(a.model, a.outcome) for a in sink] == [
         ("openai/o-mini", "error"),
         ("openai/o-mini", "ok"),
@@ -51,8 +69,10 @@ async def test_retries_failover_and_streams_over_loopback(transport: str, isolat
         ("anthropic/claude-t", "ok"),
         ("gemini/gemini-t", "ok"),
     ]
-    assert sink[0].error is not None and sink[0].error.startswith("RateLimitError")
-    assert sink[3].error is not None and sink[3].error.startswith("ResponseFormatError")
+    assert sink[0].error is not None
+    assert sink[0].error.startswith("RateLimitError")
+    assert sink[3].error is not None
+    assert sink[3].error.startswith("ResponseFormatError")
     assert all(KEY not in repr(a) for a in sink)
     assert [r.dialect for r in fake.requests].count("anthropic") == 2
 

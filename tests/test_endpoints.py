@@ -38,7 +38,9 @@ def test_builtin_rows_have_vendor_urls_and_auth_vars() -> None:
     assert by_name["openrouter"].base_url == "https://openrouter.ai/api/v1"
     assert by_name["groq"].base_url == "https://api.groq.com/openai/v1"
     assert {e.dialect for e in ENDPOINTS} == {"openai", "anthropic", "gemini"}
-    assert all(e.local and not e.needs_key for e in ENDPOINTS if e.name in ("ollama", "vllm", "llamacpp"))
+    assert all(
+        e.local and not e.needs_key for e in ENDPOINTS if e.name in ("ollama", "vllm", "llamacpp")
+    )
     assert by_name["openai"].max_tokens_field == "max_completion_tokens"
     assert not by_name["mistral"].stream_usage
 
@@ -53,14 +55,18 @@ def test_keyed_endpoint_is_usable_only_with_a_key() -> None:
     assert openai is not None
     assert not resolve_endpoint(openai, env={}).usable
     r = resolve_endpoint(openai, env={"OPENAI_API_KEY": " sk-abc "})
-    assert r.usable and r.api_key == "sk-abc" and r.key_source == "OPENAI_API_KEY"
+    assert r.usable
+    assert r.api_key == "sk-abc"
+    assert r.key_source == "OPENAI_API_KEY"
     assert "sk-abc" not in repr(r)
 
 
 def test_env_key_wins_over_stored_key_and_second_env_var_is_used() -> None:
     gemini = find_endpoint("gemini")
     assert gemini is not None
-    r = resolve_endpoint(gemini, env={"GOOGLE_API_KEY": "AIza-env"}, stored_keys={"gemini": "AIza-file"})
+    r = resolve_endpoint(
+        gemini, env={"GOOGLE_API_KEY": "AIza-env"}, stored_keys={"gemini": "AIza-file"}
+    )
     assert (r.api_key, r.key_source) == ("AIza-env", "GOOGLE_API_KEY")
     r = resolve_endpoint(gemini, env={}, stored_keys={"gemini": "AIza-file"})
     assert (r.api_key, r.key_source) == ("AIza-file", "keys-file")
@@ -70,7 +76,8 @@ def test_overridden_base_url_makes_a_keyless_endpoint_usable() -> None:
     openai = find_endpoint("openai")
     assert openai is not None
     r = resolve_endpoint(openai, env={"TOKENPLAN_OPENAI_BASE_URL": "http://127.0.0.1:11434/v1/"})
-    assert r.usable and r.api_key is None
+    assert r.usable
+    assert r.api_key is None
     assert (r.base_url, r.base_url_source) == ("http://127.0.0.1:11434/v1", "env")
 
 
@@ -80,7 +87,8 @@ def test_local_endpoints_need_configuration() -> None:
     assert not resolve_endpoint(ollama, env={}).usable
     cfg = {"ollama": {"base_url": "http://127.0.0.1:11434/v1"}}
     r = resolve_endpoint(ollama, env={}, config=cfg)
-    assert r.usable and r.base_url_source == "config"
+    assert r.usable
+    assert r.base_url_source == "config"
 
 
 def test_precedence_env_then_config_then_model_extra() -> None:
@@ -97,10 +105,19 @@ def test_precedence_env_then_config_then_model_extra() -> None:
 
 def test_aliases_and_config_defined_endpoints() -> None:
     google = find_endpoint("google")
-    assert google is not None and google.name == "gemini"
-    cfg = {"team": {"dialect": "openai", "base_url": "http://10.0.0.5:8000/v1", "api_key_env": "TEAM_KEY"}}
+    assert google is not None
+    assert google.name == "gemini"
+    cfg = {
+        "team": {
+            "dialect": "openai",
+            "base_url": "http://10.0.0.5:8000/v1",
+            "api_key_env": "TEAM_KEY",
+        }
+    }
     team = find_endpoint("team", cfg)
-    assert team is not None and team.key_env == ("TEAM_KEY",) and team.needs_key
+    assert team is not None
+    assert team.key_env == ("TEAM_KEY",)
+    assert team.needs_key
     assert resolve_endpoint(team, env={}, config=cfg).usable  # configured base URL
     with pytest.raises(ConfigError, match="dialect"):
         find_endpoint("bad", {"bad": {"dialect": "soap", "base_url": "http://x"}})
@@ -117,7 +134,10 @@ def test_config_can_add_key_var_and_headers_to_a_builtin() -> None:
 
 def test_model_endpoint_selection() -> None:
     assert endpoint_for_model(_model("openai/gpt-x")).name == "openai"
-    assert endpoint_for_model(_model("ollama/llama3.2", base_url="http://127.0.0.1:11434/v1")).name == "ollama"
+    assert (
+        endpoint_for_model(_model("ollama/llama3.2", base_url="http://127.0.0.1:11434/v1")).name
+        == "ollama"
+    )
     routed = _model("meta/llama-4", endpoint="openrouter")
     assert endpoint_for_model(routed).name == "openrouter"
     adhoc = endpoint_for_model(_model("lab/m1", base_url="http://lab/v1", dialect="anthropic"))

@@ -33,10 +33,16 @@ async def test_answers_are_deterministic_and_requests_recorded() -> None:
     fake = FakeProviders()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app)) as c:
         a, b = (await _post(c)).json(), (await _post(c)).json()
-    assert a["choices"][0]["message"]["content"] == b["choices"][0]["message"]["content"] == "Echo from m1: ping"
+    assert (
+        a["choices"][0]["message"]["content"]
+        == b["choices"][0]["message"]["content"]
+        == "Echo from m1: ping"
+    )
     assert a["usage"] == b["usage"]
     rec = fake.requests[0]
-    assert rec.dialect == "openai" and rec.body == CHAT and rec.path == "/v1/chat/completions"
+    assert rec.dialect == "openai"
+    assert rec.body == CHAT
+    assert rec.path == "/v1/chat/completions"
     fake.reset()
     assert fake.requests == []
 
@@ -45,18 +51,29 @@ async def test_api_keys_are_enforced_per_dialect() -> None:
     fake = FakeProviders(api_keys=["good"])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app)) as c:
         assert (await _post(c)).status_code == 401
-        ok = await c.post("http://fake/v1/chat/completions", json=CHAT, headers={"authorization": "Bearer good"})
+        ok = await c.post(
+            "http://fake/v1/chat/completions", json=CHAT, headers={"authorization": "Bearer good"}
+        )
         assert ok.status_code == 200
-        r = await c.post("http://fake/v1/messages", json={**CHAT, "max_tokens": 5}, headers={"x-api-key": "bad"})
-        assert r.status_code == 401 and r.json()["error"]["type"] == "authentication_error"
-        r = await c.post("http://fake/v1beta/models/g:generateContent", json={"contents": []}, headers={"x-goog-api-key": "good"})
+        r = await c.post(
+            "http://fake/v1/messages", json={**CHAT, "max_tokens": 5}, headers={"x-api-key": "bad"}
+        )
+        assert r.status_code == 401
+        assert r.json()["error"]["type"] == "authentication_error"
+        r = await c.post(
+            "http://fake/v1beta/models/g:generateContent",
+            json={"contents": []},
+            headers={"x-goog-api-key": "good"},
+        )
         assert r.status_code == 200
 
 
 async def test_bad_requests_and_unknown_gemini_methods() -> None:
     fake = FakeProviders()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app)) as c:
-        assert (await c.post("http://fake/v1/chat/completions", content=b"[1, 2")).status_code == 400
+        assert (
+            await c.post("http://fake/v1/chat/completions", content=b"[1, 2")
+        ).status_code == 400
         assert (await c.post("http://fake/v1beta/models/g:countTokens", json={})).status_code == 404
         assert (await c.get("http://fake/v1/models")).json()["object"] == "list"
 
@@ -79,7 +96,13 @@ def test_example_for_schema() -> None:
         },
         "required": ["steps", "kind", "n", "ok", "sub"],
     }
-    assert example_for_schema(schema) == {"steps": ["example", "example"], "kind": "a", "n": 3, "ok": False, "sub": 0.0}
+    assert example_for_schema(schema) == {
+        "steps": ["example", "example"],
+        "kind": "a",
+        "n": 3,
+        "ok": False,
+        "sub": 0.0,
+    }
 
 
 def test_serve_fake_on_loopback_with_control_routes() -> None:
@@ -88,13 +111,22 @@ def test_serve_fake_on_loopback_with_control_routes() -> None:
         env = server.env()
         assert env["TOKENPLAN_ANTHROPIC_BASE_URL"] == server.url
         assert env["TOKENPLAN_GEMINI_BASE_URL"] == server.url + "/v1beta"
-        assert env["TOKENPLAN_DEEPSEEK_BASE_URL"] == server.url + "/v1" and "DEEPSEEK_API_KEY" in env
+        assert env["TOKENPLAN_DEEPSEEK_BASE_URL"] == server.url + "/v1"
+        assert "DEEPSEEK_API_KEY" in env
         with httpx.Client(base_url=server.url) as c:
-            assert c.post("/_fake/faults", json={"model": "m1", "faults": [{"status": 503}]}).json() == {"queued": 1}
+            assert c.post(
+                "/_fake/faults", json={"model": "m1", "faults": [{"status": 503}]}
+            ).json() == {"queued": 1}
             assert c.post("/v1/chat/completions", json=CHAT).status_code == 503
-            assert c.post("/v1/chat/completions", json=CHAT, headers={"authorization": "Bearer sk-x"}).status_code == 200
+            assert (
+                c.post(
+                    "/v1/chat/completions", json=CHAT, headers={"authorization": "Bearer sk-x"}
+                ).status_code
+                == 200
+            )
             records = c.get("/_fake/requests").json()
-            assert len(records) == 2 and records[1]["headers"]["authorization"] == "***"
+            assert len(records) == 2
+            assert records[1]["headers"]["authorization"] == "***"
             assert c.post("/_fake/faults", json={"faults": [{"bogus": 1}]}).status_code == 400
             c.post("/_fake/reset")
             assert c.get("/_fake/requests").json() == []

@@ -42,7 +42,10 @@ def _ladder(models: dict[str, ChatModel], calls: list[str], **kw: object) -> Fal
     kw.setdefault("cooldowns", Cooldowns())
     kw.setdefault("policy", RetryPolicy(max_attempts=3))
     return FallbackModel(
-        list(models), factory=factory, endpoint_of=lambda m: m.split("/")[0], **kw  # type: ignore[arg-type]
+        list(models),
+        factory=factory,
+        endpoint_of=lambda m: m.split("/")[0],
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -56,8 +59,14 @@ async def test_retries_then_fails_over_in_ladder_order_and_cools_down() -> None:
     with fast_retries() as sleeps:
         resp = await fm.complete(REQ)
     assert resp.text == "from c"
-    assert len(a.requests) == 3 and len(b.requests) == 1 and len(c.requests) == 1
-    assert [r.model for r in (a.requests[0], b.requests[0], c.requests[0])] == ["p1/a", "p2/b", "p3/c"]
+    assert len(a.requests) == 3
+    assert len(b.requests) == 1
+    assert len(c.requests) == 1
+    assert [r.model for r in (a.requests[0], b.requests[0], c.requests[0])] == [
+        "p1/a",
+        "p2/b",
+        "p3/c",
+    ]
     assert len(sleeps) == 2  # two backoffs between a's three attempts, none for b (not retryable)
     assert isinstance(cooldowns.reason("p2/b"), ModelUnavailableError)
     # the cooled-down model is skipped from now on, without being called
@@ -93,7 +102,8 @@ async def test_auth_failure_blocks_the_endpoint_for_its_other_models() -> None:
     cooldowns = Cooldowns()
     fm = _ladder({"p1/a": a, "p1/a2": a2, "p2/c": c}, calls, cooldowns=cooldowns)
     assert (await fm.complete(REQ)).text == "c"
-    assert a2.requests == [] and "p1/a2" not in calls
+    assert a2.requests == []
+    assert "p1/a2" not in calls
     assert cooldowns.snapshot() == {"models": [], "endpoints": ["p1"]}
 
 
@@ -102,7 +112,8 @@ async def test_bad_request_fails_over_without_cooldown() -> None:
     cooldowns = Cooldowns()
     fm = _ladder({"p1/a": a, "p2/b": ScriptedModel(["b"])}, [], cooldowns=cooldowns)
     assert (await fm.complete(REQ)).text == "b"
-    assert cooldowns.reason("p1/a") is None and len(a.requests) == 1
+    assert cooldowns.reason("p1/a") is None
+    assert len(a.requests) == 1
 
 
 async def test_all_candidates_failed_carries_each_error() -> None:
@@ -161,7 +172,13 @@ async def test_stream_fails_over_before_the_first_chunk() -> None:
     fm = _ladder({"p1/a": a, "p2/b": b}, [], policy=RetryPolicy(max_attempts=1))
     chunks = [c async for c in fm.stream(REQ)]
     assert "".join(c.delta for c in chunks) == "streamed from b"
-    assert chunks[-1].response is not None and chunks[-1].response.text == "streamed from b"
+    assert chunks[-1].response is not None
+    assert chunks[-1].response.text == "streamed from b"
+
+
+async def _drain(model: FallbackModel, seen: list[str]) -> None:
+    async for chunk in model.stream(REQ):
+        seen.append(chunk.delta)
 
 
 async def test_stream_error_after_the_first_chunk_propagates() -> None:
@@ -170,9 +187,10 @@ async def test_stream_error_after_the_first_chunk_propagates() -> None:
     fm = _ladder({"p1/a": a, "p2/b": b}, [])  # type: ignore[dict-item]
     seen: list[str] = []
     with pytest.raises(UpstreamServerError):
-        async for chunk in fm.stream(REQ):
-            seen.append(chunk.delta)
-    assert seen == ["partial "] and a.calls == 1 and b.requests == []
+        await _drain(fm, seen)
+    assert seen == ["partial "]
+    assert a.calls == 1
+    assert b.requests == []
 
 
 async def test_empty_ladder_is_rejected() -> None:
@@ -186,6 +204,8 @@ def test_cooldown_ttl_expires() -> None:
     err = ModelUnavailableError("x", status_code=404)
     cd.cool_model("m", err)
     cd.block_endpoint("e", err)
-    assert cd.reason("m") is err and cd.reason("other", "e") is err
+    assert cd.reason("m") is err
+    assert cd.reason("other", "e") is err
     now[0] = 11
-    assert cd.reason("m") is None and cd.reason("other", "e") is None
+    assert cd.reason("m") is None
+    assert cd.reason("other", "e") is None

@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 
 import anyio
 import pytest
-from _providers_support import KEY, catalog
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _providers_support import KEY, catalog
 from tokenplan.budget import Budget
 from tokenplan.errors import BudgetError, RateLimitError, UpstreamServerError
 from tokenplan.ledger.attempt import Attempt
@@ -35,20 +35,37 @@ def _metered(inner: object, sink: list[Attempt]) -> MeteredModel:
 async def test_one_attempt_with_context_fields_and_catalog_cost() -> None:
     sink: list[Attempt] = []
     m = _metered(ScriptedModel([], default="four words of text"), sink)
-    with call_context(run_id="r1", kind="step", step_id="draft", capability="code", escalated_from="x/y"):
+    with call_context(
+        run_id="r1", kind="step", step_id="draft", capability="code", escalated_from="x/y"
+    ):
         resp = await m.complete(REQ)
         await m.complete(REQ)
     assert resp.model == "openai/o-mini"  # an alias in the request, the catalog id in the answer
-    assert resp.cost_usd == pytest.approx(usage_cost(MODEL, resp.usage)) and resp.cost_usd > 0
+    assert resp.cost_usd == pytest.approx(usage_cost(MODEL, resp.usage))
+    assert resp.cost_usd > 0
     assert [a.attempt for a in sink] == [1, 2]
     a = sink[0]
-    assert (a.run_id, a.kind, a.step_id, a.capability, a.escalated_from) == ("r1", "step", "draft", "code", "x/y")
-    assert (a.model, a.provider, a.tier, a.outcome, a.error) == ("openai/o-mini", "openai", "budget", "ok", None)
-    assert a.input_tokens == resp.usage.input_tokens and a.output_tokens == resp.usage.output_tokens
+    assert (a.run_id, a.kind, a.step_id, a.capability, a.escalated_from) == (
+        "r1",
+        "step",
+        "draft",
+        "code",
+        "x/y",
+    )
+    assert (a.model, a.provider, a.tier, a.outcome, a.error) == (
+        "openai/o-mini",
+        "openai",
+        "budget",
+        "ok",
+        None,
+    )
+    assert a.input_tokens == resp.usage.input_tokens
+    assert a.output_tokens == resp.usage.output_tokens
     assert a.cost_usd == resp.cost_usd
     estimate = estimate_messages_tokens(["hello there"])
     assert a.est_cost_usd == pytest.approx(MODEL.worst_case_cost(estimate, 1000))
-    assert a.est_cost_usd >= a.cost_usd and a.latency_ms >= 0
+    assert a.est_cost_usd >= a.cost_usd
+    assert a.latency_ms >= 0
 
 
 async def test_budget_lowers_max_tokens_and_settles_to_actual_cost() -> None:
@@ -58,7 +75,8 @@ async def test_budget_lowers_max_tokens_and_settles_to_actual_cost() -> None:
     with call_context(budget=budget):
         resp = await _metered(inner, sink).complete(REQ)
     sent = inner.requests[0]
-    assert sent.max_tokens is not None and 0 < sent.max_tokens < 1000
+    assert sent.max_tokens is not None
+    assert 0 < sent.max_tokens < 1000
     assert MODEL.worst_case_cost(sink[0].input_tokens, sent.max_tokens) <= 0.002
     assert budget.reserved_usd == 0
     assert budget.spent_usd == pytest.approx(resp.cost_usd)
@@ -78,8 +96,10 @@ async def test_nothing_fits_raises_budget_error_without_calling() -> None:
     budget = Budget(1e-9)
     with call_context(budget=budget), pytest.raises(BudgetError) as info:
         await _metered(inner, sink).complete(REQ)
-    assert inner.requests == [] and sink == []
-    assert info.value.budget_usd == 1e-9 and budget.reserved_usd == 0
+    assert inner.requests == []
+    assert sink == []
+    assert info.value.budget_usd == 1e-9
+    assert budget.reserved_usd == 0
 
 
 async def test_failure_records_error_and_releases_reservation() -> None:
@@ -89,10 +109,14 @@ async def test_failure_records_error_and_releases_reservation() -> None:
     with call_context(budget=budget), pytest.raises(RateLimitError):
         await _metered(ScriptedModel([err]), sink).complete(REQ)
     a = sink[0]
-    assert a.outcome == "error" and a.cost_usd == 0 and a.error is not None
-    assert a.error.startswith("RateLimitError: ") and KEY not in a.error
+    assert a.outcome == "error"
+    assert a.cost_usd == 0
+    assert a.error is not None
+    assert a.error.startswith("RateLimitError: ")
+    assert KEY not in a.error
     assert KEY not in repr(a.to_dict())
-    assert budget.reserved_usd == 0 and budget.spent_usd == 0
+    assert budget.reserved_usd == 0
+    assert budget.spent_usd == 0
 
 
 async def test_cancellation_records_cancelled_and_releases() -> None:
@@ -106,7 +130,8 @@ async def test_cancellation_records_cancelled_and_releases() -> None:
         with anyio.move_on_after(0.05):
             await _metered(FunctionModel(hang), sink).complete(REQ)
     assert [a.outcome for a in sink] == ["cancelled"]
-    assert budget.reserved_usd == 0 and budget.spent_usd == 0
+    assert budget.reserved_usd == 0
+    assert budget.spent_usd == 0
 
 
 async def test_stream_success_closed_early_and_partial_failure() -> None:
@@ -116,7 +141,8 @@ async def test_stream_success_closed_early_and_partial_failure() -> None:
     with call_context(budget=budget):
         chunks = [c async for c in m.stream(REQ)]
         final = chunks[-1].response
-        assert final is not None and final.cost_usd == pytest.approx(usage_cost(MODEL, final.usage))
+        assert final is not None
+        assert final.cost_usd == pytest.approx(usage_cost(MODEL, final.usage))
         stream = m.stream(REQ)
         assert (await stream.__anext__()).delta == "one"
         await stream.aclose()  # the consumer walked away
@@ -134,15 +160,23 @@ async def test_stream_success_closed_early_and_partial_failure() -> None:
         async for _ in _metered(Dies(), sink).stream(REQ):
             pass
     partial = sink[-1]
-    assert partial.outcome == "error" and partial.cost_usd > 0 and partial.output_tokens > 0
+    assert partial.outcome == "error"
+    assert partial.cost_usd > 0
+    assert partial.output_tokens > 0
     assert budget.reserved_usd == 0
 
 
 async def test_exactly_one_attempt_per_call_through_retries_and_failover() -> None:
     sink: list[Attempt] = []
     a = _metered(ScriptedModel([UpstreamServerError("x", status_code=500)] * 3), sink)
-    b = MeteredModel(ScriptedModel(["fine"]), CAT.get("openai/chat-big"), provider="openai", sink=sink.append)
-    fm = FallbackModel(["openai/o-mini", "openai/chat-big"], factory={"openai/o-mini": a, "openai/chat-big": b}.__getitem__, policy=RetryPolicy(max_attempts=3))
+    b = MeteredModel(
+        ScriptedModel(["fine"]), CAT.get("openai/chat-big"), provider="openai", sink=sink.append
+    )
+    fm = FallbackModel(
+        ["openai/o-mini", "openai/chat-big"],
+        factory={"openai/o-mini": a, "openai/chat-big": b}.__getitem__,
+        policy=RetryPolicy(max_attempts=3),
+    )
     with fast_retries(), call_context(run_id="r2", kind="route"):
         resp = await fm.complete(REQ)
     assert resp.model == "openai/chat-big"
@@ -154,7 +188,9 @@ async def test_exactly_one_attempt_per_call_through_retries_and_failover() -> No
     ]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     limit=st.floats(min_value=1e-4, max_value=0.05),
     calls=st.integers(min_value=1, max_value=24),
@@ -168,7 +204,9 @@ def test_concurrent_calls_never_spend_past_the_budget(limit: float, calls: int, 
         if rng.random() < 0.2:
             raise UpstreamServerError("flaky", status_code=503)
         out = rng.randint(0, request.max_tokens or 1)
-        return ChatResponse(model="x", provider="test", text="t", usage=Usage(input_tokens=10, output_tokens=out))
+        return ChatResponse(
+            model="x", provider="test", text="t", usage=Usage(input_tokens=10, output_tokens=out)
+        )
 
     async def run() -> tuple[Budget, list[Attempt]]:
         sink: list[Attempt] = []

@@ -55,7 +55,9 @@ def test_full_jitter_stays_within_the_exponential_cap(attempt: int, seed: int) -
 def test_jitter_spreads_delays() -> None:
     p = RetryPolicy(base_delay_s=1.0)
     rng = random.Random(1)
-    delays = {p.delay_s(ProviderTimeoutError("t"), attempt=2, elapsed_s=0, rng=rng) for _ in range(50)}
+    delays = {
+        p.delay_s(ProviderTimeoutError("t"), attempt=2, elapsed_s=0, rng=rng) for _ in range(50)
+    }
     assert len(delays) > 40
 
 
@@ -88,5 +90,6 @@ async def test_testing_context_manager_restores_previous_mode() -> None:
         with fast_retries() as inner:
             await retry.sleep(1.0)
         assert inner == [1.0]
-        assert sleeps == [3.0] and retry.is_testing()
+        assert sleeps == [3.0]
+        assert retry.is_testing()
     assert not retry.is_testing()

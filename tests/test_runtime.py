@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _providers_support import KEY, asgi_client, catalog, fake_env
 
+from _providers_support import KEY, asgi_client, catalog, fake_env
 from tokenplan.errors import (
     AllCandidatesFailed,
     MissingKeyError,
@@ -30,20 +30,28 @@ def _settings(env: dict[str, str], home: Path, **overrides: object) -> Settings:
     return Settings.load(overrides, env={"TOKENPLAN_HOME": str(home), **env})
 
 
-async def test_no_usable_endpoint_means_simulated_and_the_simulator_serves_everything(isolated_env: Path) -> None:
+async def test_no_usable_endpoint_means_simulated_and_the_simulator_serves_everything(
+    isolated_env: Path,
+) -> None:
     sim = ScriptedModel([], default="synthetic answer")
     sink: list[Attempt] = []
-    async with Runtime(_settings({}, isolated_env), catalog=catalog(), simulator=sim, attempt_sink=sink.append) as rt:
+    async with Runtime(
+        _settings({}, isolated_env), catalog=catalog(), simulator=sim, attempt_sink=sink.append
+    ) as rt:
         assert rt.simulated
         assert all(rt.available(m) for m in rt.catalog)
         resp = await rt.chat_model("anthropic/claude-t").complete(REQ)
         fm = rt.fallback_model(["gemini/gemini-t"])
         await fm.complete(REQ)
         notice = offline_notice(rt)
-    assert resp.text == "synthetic answer" and resp.model == "anthropic/claude-t"
+    assert resp.text == "synthetic answer"
+    assert resp.model == "anthropic/claude-t"
     assert [r.model for r in sim.requests] == ["anthropic/claude-t", "gemini/gemini-t"]
-    assert all(a.simulated for a in sink) and [a.provider for a in sink] == ["anthropic", "gemini"]
-    assert notice is not None and "offline simulator" in notice and "OPENAI_API_KEY" in notice
+    assert all(a.simulated for a in sink)
+    assert [a.provider for a in sink] == ["anthropic", "gemini"]
+    assert notice is not None
+    assert "offline simulator" in notice
+    assert "OPENAI_API_KEY" in notice
 
 
 async def test_offline_setting_forces_the_simulator(isolated_env: Path) -> None:
@@ -56,16 +64,20 @@ async def test_offline_setting_forces_the_simulator(isolated_env: Path) -> None:
 async def test_usable_endpoints_decide_availability(isolated_env: Path) -> None:
     env = {"OPENAI_API_KEY": KEY}
     async with Runtime(_settings(env, isolated_env), catalog=catalog()) as rt:
-        assert not rt.simulated and offline_notice(rt) is None
-        assert rt.available("openai/o-mini") and not rt.available("anthropic/claude-t")
+        assert not rt.simulated
+        assert offline_notice(rt) is None
+        assert rt.available("openai/o-mini")
+        assert not rt.available("anthropic/claude-t")
         assert [m.id for m in rt.available_models()] == ["openai/o-mini", "openai/chat-big"]
         with pytest.raises(MissingKeyError) as info:
             rt.chat_model("anthropic/claude-t")
-        assert info.value.env_var == "ANTHROPIC_API_KEY" and "tokenplan keys set anthropic" in str(info.value)
+        assert info.value.env_var == "ANTHROPIC_API_KEY"
+        assert "tokenplan keys set anthropic" in str(info.value)
         with pytest.raises(UnknownModelError):
             rt.chat_model("nope/nothing")
         status = {row["endpoint"]: row for row in rt.endpoint_status()}
-        assert status["openai"]["usable"] and status["openai"]["key_source"] == "OPENAI_API_KEY"
+        assert status["openai"]["usable"]
+        assert status["openai"]["key_source"] == "OPENAI_API_KEY"
         assert not status["anthropic"]["usable"]
         assert KEY not in repr(status)
 
@@ -73,10 +85,14 @@ async def test_usable_endpoints_decide_availability(isolated_env: Path) -> None:
 async def test_a_local_server_base_url_needs_no_key(isolated_env: Path) -> None:
     fake = FakeProviders()
     env = {"TOKENPLAN_OPENAI_BASE_URL": "http://fake.test/v1"}
-    async with Runtime(_settings(env, isolated_env), catalog=catalog(), transport=httpx.ASGITransport(app=fake.app)) as rt:
-        assert not rt.simulated and rt.available("openai/o-mini")
+    async with Runtime(
+        _settings(env, isolated_env), catalog=catalog(), transport=httpx.ASGITransport(app=fake.app)
+    ) as rt:
+        assert not rt.simulated
+        assert rt.available("openai/o-mini")
         resp = await rt.chat_model("o-mini").complete(REQ)
-    assert resp.provider == "openai" and not resp.simulated
+    assert resp.provider == "openai"
+    assert not resp.simulated
     assert "authorization" not in fake.requests[0].headers
 
 
@@ -97,10 +113,16 @@ async def test_resolved_keys_are_registered_as_secrets(isolated_env: Path) -> No
     fake.fail(401, body={"error": {"message": f"key {odd_key} rejected", "type": "auth"}})
     env = {**fake_env(key=None), "OPENAI_API_KEY": odd_key}
     sink: list[Attempt] = []
-    async with Runtime(_settings(env, isolated_env), catalog=catalog(), transport=httpx.ASGITransport(app=fake.app), attempt_sink=sink.append) as rt:
+    async with Runtime(
+        _settings(env, isolated_env),
+        catalog=catalog(),
+        transport=httpx.ASGITransport(app=fake.app),
+        attempt_sink=sink.append,
+    ) as rt:
         with pytest.raises(AllCandidatesFailed) as info:
             await rt.fallback_model(["openai/o-mini"]).complete(REQ)
-    assert odd_key not in str(info.value) and odd_key not in repr(sink)
+    assert odd_key not in str(info.value)
+    assert odd_key not in repr(sink)
     assert redact(f"x {odd_key} y") == "x *** y"
 
 
@@ -108,14 +130,23 @@ async def test_runtime_fallback_cools_down_and_availability_follows(isolated_env
     fake = FakeProviders()
     fake.fail(404, model="o-mini")
     sink: list[Attempt] = []
-    async with Runtime(_settings(fake_env(), isolated_env), catalog=catalog(), transport=httpx.ASGITransport(app=fake.app), attempt_sink=sink.append) as rt:
+    async with Runtime(
+        _settings(fake_env(), isolated_env),
+        catalog=catalog(),
+        transport=httpx.ASGITransport(app=fake.app),
+        attempt_sink=sink.append,
+    ) as rt:
         resp = await rt.fallback_model(["openai/o-mini", "anthropic/claude-t"]).complete(REQ)
-        assert resp.model == "anthropic/claude-t" and resp.provider == "anthropic"
+        assert resp.model == "anthropic/claude-t"
+        assert resp.provider == "anthropic"
         assert not rt.available("openai/o-mini")
         with pytest.raises(AllCandidatesFailed) as info:
             await rt.fallback_model(["openai/o-mini"]).complete(REQ)
         assert isinstance(info.value.exceptions[0], ModelUnavailableError)
-    assert [(a.model, a.outcome) for a in sink] == [("openai/o-mini", "error"), ("anthropic/claude-t", "ok")]
+    assert [(a.model, a.outcome) for a in sink] == [
+        ("openai/o-mini", "error"),
+        ("anthropic/claude-t", "ok"),
+    ]
 
 
 async def test_runtime_owns_and_closes_one_client(isolated_env: Path) -> None:

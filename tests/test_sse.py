@@ -11,7 +11,7 @@ def test_named_events_comments_and_multiline_data() -> None:
     raw = (
         b": keep-alive comment\n"
         b"event: message_start\n"
-        b"data: {\"a\": 1}\n\n"
+        b'data: {"a": 1}\n\n'
         b"data: line one\n"
         b"data: line two\n"
         b"id: 7\n"
@@ -36,7 +36,7 @@ def test_crlf_and_cr_line_endings_including_split_crlf() -> None:
 def test_event_without_data_is_not_dispatched_and_pending_tracks_truncation() -> None:
     d = SSEDecoder()
     assert d.feed(b"event: ping\n\n") == []
-    assert d.feed(b"data: {\"partial\"") == []
+    assert d.feed(b'data: {"partial"') == []
     assert d.pending
 
 
@@ -55,7 +55,9 @@ _payload = st.text(
 
 
 @given(
-    events=st.lists(st.tuples(st.sampled_from(["", "delta", "message_stop"]), _payload), max_size=8),
+    events=st.lists(
+        st.tuples(st.sampled_from(["", "delta", "message_stop"]), _payload), max_size=8
+    ),
     newline=st.sampled_from(["\n", "\r\n", "\r"]),
     cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=10),
 )

@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from _providers_support import MODEL_FOR, asgi_client, catalog
 
+from _providers_support import MODEL_FOR, asgi_client, catalog
 from tokenplan.providers.dialects import get_dialect
 from tokenplan.providers.endpoints import find_endpoint
 from tokenplan.providers.sse import SSEDecoder
@@ -34,8 +34,12 @@ CAT = catalog()
 
 REQUESTS = {
     "plain": ChatRequest.from_prompt("hello", system="be brief"),
-    "capped": ChatRequest.from_prompt("hello", max_tokens=64, temperature=0.2, top_p=0.9, stop=("END",)),
-    "schema": ChatRequest.from_prompt("list", response_format=JsonSchemaFormat(name="out", schema=SCHEMA)),
+    "capped": ChatRequest.from_prompt(
+        "hello", max_tokens=64, temperature=0.2, top_p=0.9, stop=("END",)
+    ),
+    "schema": ChatRequest.from_prompt(
+        "list", response_format=JsonSchemaFormat(name="out", schema=SCHEMA)
+    ),
     "json_mode": ChatRequest.from_prompt("json please", json_mode=True, max_tokens=20),
     "conversation": ChatRequest(
         model="x",
@@ -52,7 +56,9 @@ REQUESTS = {
 @cache
 def _openai_validator(name: str) -> Any:
     if not SPEC.exists():
-        pytest.skip(f"OpenAI spec not found at {SPEC} (the shared folder sits beside the repo in CI)")
+        pytest.skip(
+            f"OpenAI spec not found at {SPEC} (the shared folder sits beside the repo in CI)"
+        )
     import jsonschema
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT202012
@@ -78,10 +84,14 @@ def _nullable_to_json_schema(node: Any) -> Any:
 
 def _validate_openai(name: str, instance: Any) -> None:
     errors = sorted(_openai_validator(name).iter_errors(instance), key=lambda e: list(e.path))
-    assert not errors, f"{name}: " + "; ".join(f"{list(e.path)}: {e.message[:200]}" for e in errors[:5])
+    assert not errors, f"{name}: " + "; ".join(
+        f"{list(e.path)}: {e.message[:200]}" for e in errors[:5]
+    )
 
 
-async def _exchange(fake: FakeProviders, dialect: str, request: ChatRequest, *, stream: bool) -> tuple[dict[str, Any], list[tuple[str, Any]], Any]:
+async def _exchange(
+    fake: FakeProviders, dialect: str, request: ChatRequest, *, stream: bool
+) -> tuple[dict[str, Any], list[tuple[str, Any]], Any]:
     """Send what our dialect builds to the fake; return (request body, SSE events, JSON body)."""
     model = CAT.get(MODEL_FOR[dialect])
     endpoint = find_endpoint(model.provider)
@@ -110,7 +120,8 @@ async def test_openai_requests_and_responses_match_the_spec(name: str, stream: b
     chunks = [json.loads(data) for _, data in events[:-1]]
     for chunk in chunks:
         _validate_openai("CreateChatCompletionStreamResponse", chunk)
-    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["prompt_tokens"] > 0
+    assert chunks[-1]["choices"] == []
+    assert chunks[-1]["usage"]["prompt_tokens"] > 0
 
 
 @pytest.mark.parametrize("status", [400, 401, 404, 429, 500])
@@ -118,7 +129,9 @@ async def test_openai_error_bodies_match_the_spec(status: int) -> None:
     fake = FakeProviders()
     fake.fail(status)
     async with asgi_client(fake) as client:
-        r = await client.post("http://fake/v1/chat/completions", json={"model": "m", "messages": []})
+        r = await client.post(
+            "http://fake/v1/chat/completions", json={"model": "m", "messages": []}
+        )
     assert r.status_code == status
     _validate_openai("ErrorResponse", r.json())
 
@@ -132,7 +145,11 @@ def _anthropic_request_ok(body: dict[str, Any], *, stream: bool) -> None:
     from anthropic.types import message_create_params
     from pydantic import TypeAdapter
 
-    params = message_create_params.MessageCreateParamsStreaming if stream else message_create_params.MessageCreateParamsNonStreaming
+    params = (
+        message_create_params.MessageCreateParamsStreaming
+        if stream
+        else message_create_params.MessageCreateParamsNonStreaming
+    )
     allowed = set()
     for klass in params.__mro__:
         allowed |= set(getattr(klass, "__annotations__", {}))
@@ -147,7 +164,9 @@ def _anthropic_request_ok(body: dict[str, Any], *, stream: bool) -> None:
 @pytest.mark.parametrize("name", sorted(REQUESTS))
 @pytest.mark.parametrize("stream", [False, True])
 @pytest.mark.parametrize("reasoning", [0, 7])
-async def test_anthropic_wire_matches_the_sdk_types(name: str, stream: bool, reasoning: int) -> None:
+async def test_anthropic_wire_matches_the_sdk_types(
+    name: str, stream: bool, reasoning: int
+) -> None:
     from anthropic.types import Message as AnthropicMessage
     from anthropic.types import RawMessageStreamEvent
     from pydantic import TypeAdapter
@@ -161,7 +180,8 @@ async def test_anthropic_wire_matches_the_sdk_types(name: str, stream: bool, rea
         return
     adapter: TypeAdapter[Any] = TypeAdapter(RawMessageStreamEvent)
     names = [event for event, _ in events]
-    assert names[0] == "message_start" and names[-2:] == ["message_delta", "message_stop"]
+    assert names[0] == "message_start"
+    assert names[-2:] == ["message_delta", "message_stop"]
     for event, data in events:
         obj = json.loads(data)
         assert obj["type"] == event  # the SSE event name always matches the payload type
@@ -176,7 +196,9 @@ async def test_anthropic_error_bodies_match_the_sdk_type() -> None:
         fake = FakeProviders()
         fake.fail(status)
         async with asgi_client(fake) as client:
-            r = await client.post("http://fake/v1/messages", json={"model": "m", "max_tokens": 5, "messages": []})
+            r = await client.post(
+                "http://fake/v1/messages", json={"model": "m", "max_tokens": 5, "messages": []}
+            )
         assert r.status_code == status
         ErrorResponse.model_validate(r.json())
 
@@ -203,10 +225,12 @@ async def test_gemini_wire_matches_the_sdk_types(name: str, stream: bool) -> Non
     _gemini_request_ok(body)
     if not stream:
         resp = types.GenerateContentResponse.model_validate(answer)
-        assert resp.usage_metadata is not None and resp.usage_metadata.thoughts_token_count == 9
+        assert resp.usage_metadata is not None
+        assert resp.usage_metadata.thoughts_token_count == 9
         return
     parsed = [types.GenerateContentResponse.model_validate(json.loads(data)) for _, data in events]
-    assert parsed[-1].candidates and parsed[-1].candidates[0].finish_reason == types.FinishReason.STOP
+    assert parsed[-1].candidates
+    assert parsed[-1].candidates[0].finish_reason == types.FinishReason.STOP
 
 
 async def test_fake_answers_schema_requests_with_matching_json() -> None:

@@ -20,6 +20,10 @@ _EXPORTS: dict[str, str] = {
     "cost_usd": "tokenplan.pricing",
     "usage_cost": "tokenplan.pricing",
     "ChatModel": "tokenplan.providers.base",
+    "FallbackModel": "tokenplan.providers.fallback",
+    "MeteredModel": "tokenplan.providers.metered",
+    "RetryPolicy": "tokenplan.providers.retry",
+    "Runtime": "tokenplan.runtime",
     "Settings": "tokenplan.settings",
     "ChatRequest": "tokenplan.types",
     "ChatResponse": "tokenplan.types",
@@ -52,6 +56,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from tokenplan.pricing import cost_usd as cost_usd
     from tokenplan.pricing import usage_cost as usage_cost
     from tokenplan.providers.base import ChatModel as ChatModel
+    from tokenplan.providers.fallback import FallbackModel as FallbackModel
+    from tokenplan.providers.metered import MeteredModel as MeteredModel
+    from tokenplan.providers.retry import RetryPolicy as RetryPolicy
+    from tokenplan.runtime import Runtime as Runtime
     from tokenplan.settings import Settings as Settings
     from tokenplan.types import ChatRequest as ChatRequest
     from tokenplan.types import ChatResponse as ChatResponse

@@ -21,7 +21,7 @@ import anyio.lowlevel
 
 from tokenplan.errors import ProviderError, ProviderHTTPError
 
-__all__ = ["RetryPolicy", "is_testing", "recorded_sleeps", "set_testing", "sleep", "fast_retries"]
+__all__ = ["RetryPolicy", "fast_retries", "is_testing", "recorded_sleeps", "set_testing", "sleep"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,9 @@ def default_transport(name: str = "auto") -> httpx.AsyncBaseTransport:
             if choice == "aiohttp":
                 from tokenplan.errors import ConfigError
 
-                raise ConfigError("http_transport is aiohttp but aiohttp is not installed") from None
+                raise ConfigError(
+                    "http_transport is aiohttp but aiohttp is not installed"
+                ) from None
         else:
             return AiohttpTransport()
     return httpx.AsyncHTTPTransport(
