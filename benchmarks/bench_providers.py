@@ -1,27 +1,32 @@
 """Client-side cost of one model call through tokenplan's provider stack, per HTTP transport.
 
 Starts the loopback fake (``python -m tokenplan.testing.fakes``) in a separate process with
-zero added latency, then, in this process, for httpx's own transport and the aiohttp-based one:
+zero added latency, then measures in this process, for httpx's own transport and the
+aiohttp-based one (``tokenplan.providers.transport.AiohttpTransport``):
 
-* CPU per call (``time.process_time``, this process only) for a raw ``client.post``, for the
-  provider (``HTTPChatModel.complete`` / ``.stream``) and for the full stack (runtime ->
-  FallbackModel -> MeteredModel -> HTTPChatModel);
-* throughput (calls/s) and CPU per call at concurrency 1, 8 and 32.
+* CPU per call (``time.process_time`` of this process) layer by layer: a bare
+  ``aiohttp`` session (the floor), the transport alone, ``httpx.AsyncClient.send``, the provider
+  (``HTTPChatModel.complete`` and ``.stream``), the provider under metering, and the full stack
+  the runtime hands out (``FallbackModel`` -> ``MeteredModel`` -> ``HTTPChatModel``);
+* throughput (calls/s, wall clock) and CPU per call of the full stack at concurrency 1, 8, 32.
 
-The machine is shared and noisy: compare the figures within one run.
+Layers are measured in interleaved rounds and the best round is reported: the machine is
+shared and noisy, so compare figures within one run.
 
-    python benchmarks/bench_providers.py [--calls 2000] [--json]
+    python benchmarks/bench_providers.py [--calls 1000] [--rounds 3] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
+import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Any
 
 import anyio
@@ -30,6 +35,7 @@ import httpx
 from tokenplan.catalog import Catalog
 from tokenplan.providers.endpoints import find_endpoint, resolve_endpoint
 from tokenplan.providers.http import HTTPChatModel
+from tokenplan.providers.metered import MeteredModel
 from tokenplan.providers.transport import AiohttpTransport
 from tokenplan.runtime import Runtime
 from tokenplan.settings import Settings
@@ -41,6 +47,8 @@ REQUEST = ChatRequest.from_prompt(
     model=MODEL,
     max_tokens=200,
 )
+BODY = b'{"model":"gpt-5-mini","messages":[{"role":"user","content":"hi"}]}'
+Call = Callable[[], Awaitable[Any]]
 
 
 def start_fake() -> tuple[subprocess.Popen[str], str]:
@@ -65,12 +73,8 @@ def make_transport(name: str) -> httpx.AsyncBaseTransport:
     )
 
 
-async def measure(
-    call: Callable[[], Awaitable[Any]], *, calls: int, concurrency: int
-) -> dict[str, float]:
-    for _ in range(min(100, calls)):  # warm up connections and caches
-        await call()
-    per_worker = calls // concurrency
+async def cpu_per_call(call: Call, calls: int, concurrency: int = 1) -> dict[str, float]:
+    per_worker = max(1, calls // concurrency)
 
     async def worker() -> None:
         for _ in range(per_worker):
@@ -85,71 +89,133 @@ async def measure(
     return {"cpu_us": cpu / done * 1e6, "calls_per_s": done / wall}
 
 
-async def bench_transport(name: str, root: str, calls: int) -> dict[str, Any]:
+async def bench_transport(
+    name: str, root: str, calls: int, rounds: int, home: str
+) -> dict[str, Any]:
     catalog = Catalog.bundled()
     model = catalog.get(MODEL)
-    env = {"TOKENPLAN_OPENAI_BASE_URL": root + "/v1", "OPENAI_API_KEY": "sk-bench-000000000000"}
-    resolved = resolve_endpoint(find_endpoint("openai"), env=env)  # type: ignore[arg-type]
-    out: dict[str, Any] = {"transport": name}
-    async with httpx.AsyncClient(transport=make_transport(name)) as client:
+    env = {
+        "TOKENPLAN_OPENAI_BASE_URL": root + "/v1",
+        "OPENAI_API_KEY": "sk-bench-000000000000",
+        "TOKENPLAN_HOME": home,
+    }
+    endpoint = find_endpoint("openai")
+    assert endpoint is not None
+    resolved = resolve_endpoint(endpoint, env=env)
+    url = httpx.URL(root + "/v1/chat/completions")
+    layers: dict[str, Call] = {}
+    async with (
+        httpx.AsyncClient(transport=make_transport(name)) as client,
+        Runtime(Settings.load(env=env), catalog=catalog, transport=make_transport(name)) as rt,
+    ):
+        if name == "aiohttp":
+            import aiohttp
+
+            session = aiohttp.ClientSession()
+
+            async def floor() -> None:
+                async with session.post(str(url), data=BODY) as resp:
+                    await resp.read()
+
+            layers["aiohttp session (floor)"] = floor
+
+        direct_transport = make_transport(name)
+
+        async def direct() -> None:
+            r = await direct_transport.handle_async_request(
+                httpx.Request("POST", url, content=BODY)
+            )
+            try:
+                await r.aread()
+            finally:
+                await r.aclose()
+
+        async def send() -> None:
+            r = await client.send(httpx.Request("POST", url, content=BODY))
+            await r.aread()
+
         provider = HTTPChatModel(model, resolved, client=client)
-        body = b'{"model":"gpt-5-mini","messages":[{"role":"user","content":"hi"}]}'
-
-        async def raw() -> None:
-            r = await client.post(root + "/v1/chat/completions", content=body)
-            r.read()
-
-        async def complete() -> None:
-            await provider.complete(REQUEST)
+        metered = MeteredModel(provider, model, provider="openai")
+        stack = rt.fallback_model([MODEL])
 
         async def stream() -> None:
             async for _ in provider.stream(REQUEST):
                 pass
 
-        out["raw_post"] = await measure(raw, calls=calls, concurrency=1)
-        out["complete"] = await measure(complete, calls=calls, concurrency=1)
-        out["stream"] = await measure(stream, calls=calls // 2, concurrency=1)
+        layers["transport, no client"] = direct
+        layers["httpx client.send"] = send
+        layers["provider complete"] = lambda: provider.complete(REQUEST)
+        layers["provider stream"] = stream
+        layers["metered complete"] = lambda: metered.complete(REQUEST)
+        layers["full stack complete"] = lambda: stack.complete(REQUEST)
 
-    settings = Settings.load(
-        env={**env, "TOKENPLAN_HOME": os.environ.get("TOKENPLAN_HOME", "/nonexistent")}
-    )
-    async with Runtime(settings, catalog=catalog, transport=make_transport(name)) as rt:
-        stack = rt.fallback_model([MODEL])
-
-        async def full() -> None:
-            await stack.complete(REQUEST)
-
-        out["full_stack"] = await measure(full, calls=calls, concurrency=1)
-        for conc in (1, 8, 32):
-            out[f"conc{conc}"] = await measure(full, calls=calls, concurrency=conc)
+        samples: dict[str, list[float]] = {k: [] for k in layers}
+        for call in layers.values():  # warm up connections and caches
+            for _ in range(50):
+                await call()
+        for _ in range(rounds):
+            for label, call in layers.items():
+                samples[label].append((await cpu_per_call(call, calls))["cpu_us"])
+        out: dict[str, Any] = {
+            "transport": name,
+            "cpu_us": {k: min(v) for k, v in samples.items()},
+            "cpu_us_median": {k: statistics.median(v) for k, v in samples.items()},
+        }
+        out["concurrency"] = {
+            str(c): await cpu_per_call(layers["full stack complete"], calls * 2, c)
+            for c in (1, 8, 32)
+        }
+        if name == "aiohttp":
+            await session.close()
+        await direct_transport.aclose()
     return out
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, default=2000)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=1000, help="calls per layer and round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--transports", default="httpx,aiohttp")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--uvloop", action="store_true", help="run the client on uvloop")
     args = parser.parse_args()
+    options = {"use_uvloop": True} if args.uvloop else {}
     proc, root = start_fake()
     try:
-        results = [
-            anyio.run(bench_transport, name, root, args.calls)
-            for name in args.transports.split(",")
-        ]
+        with TemporaryDirectory() as home:
+            results = [
+                anyio.run(
+                    bench_transport,
+                    name,
+                    root,
+                    args.calls,
+                    args.rounds,
+                    home,
+                    backend_options=options,
+                )
+                for name in args.transports.split(",")
+            ]
     finally:
         proc.terminate()
         proc.wait(timeout=10)
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
-    print(f"{'transport':<9} {'metric':<12} {'cpu µs/call':>12} {'calls/s':>9}")
+    print(
+        f"CPU per call, best of {args.rounds} rounds of {args.calls} calls (µs; median in brackets)"
+    )
     for r in results:
-        for key in ("raw_post", "complete", "stream", "full_stack", "conc1", "conc8", "conc32"):
-            m = r[key]
-            print(f"{r['transport']:<9} {key:<12} {m['cpu_us']:>12.1f} {m['calls_per_s']:>9.0f}")
+        for label, us in r["cpu_us"].items():
+            print(f"  {r['transport']:<8} {label:<26} {us:8.1f}  [{r['cpu_us_median'][label]:.1f}]")
+    print("Full stack under concurrency: calls/s (wall) and CPU µs per call")
+    for r in results:
+        for conc, m in r["concurrency"].items():
+            print(
+                f"  {r['transport']:<8} concurrency {conc:>2}  {m['calls_per_s']:8.0f}/s  {m['cpu_us']:8.1f} µs"
+            )
     return 0
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     raise SystemExit(main())

@@ -11,10 +11,27 @@ The doubles satisfy :class:`tokenplan.providers.base.ChatModel`, report usage fr
 and record every request they receive in ``.requests``.
 """
 
-from tokenplan.providers.retry import fast_retries, is_testing, recorded_sleeps, set_testing
-from tokenplan.testing.fake_server import FakeServer, serve_fake
-from tokenplan.testing.fakes import DroppedConnection, FakeProviders, Fault, RecordedRequest
-from tokenplan.testing.models import FunctionModel, ScriptedModel
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# name -> defining module, imported on first use: ``python -m tokenplan.testing.fakes`` must not
+# find the fakes module already imported by its package.
+_EXPORTS: dict[str, str] = {
+    "fast_retries": "tokenplan.providers.retry",
+    "is_testing": "tokenplan.providers.retry",
+    "recorded_sleeps": "tokenplan.providers.retry",
+    "set_testing": "tokenplan.providers.retry",
+    "FakeServer": "tokenplan.testing.fake_server",
+    "serve_fake": "tokenplan.testing.fake_server",
+    "DroppedConnection": "tokenplan.testing.fakes",
+    "FakeProviders": "tokenplan.testing.fakes",
+    "Fault": "tokenplan.testing.fakes",
+    "RecordedRequest": "tokenplan.testing.fakes",
+    "FunctionModel": "tokenplan.testing.models",
+    "ScriptedModel": "tokenplan.testing.models",
+}
 
 __all__ = [
     "DroppedConnection",
@@ -30,3 +47,31 @@ __all__ = [
     "serve_fake",
     "set_testing",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tokenplan.testing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tokenplan.providers.retry import fast_retries as fast_retries
+    from tokenplan.providers.retry import is_testing as is_testing
+    from tokenplan.providers.retry import recorded_sleeps as recorded_sleeps
+    from tokenplan.providers.retry import set_testing as set_testing
+    from tokenplan.testing.fake_server import FakeServer as FakeServer
+    from tokenplan.testing.fake_server import serve_fake as serve_fake
+    from tokenplan.testing.fakes import DroppedConnection as DroppedConnection
+    from tokenplan.testing.fakes import FakeProviders as FakeProviders
+    from tokenplan.testing.fakes import Fault as Fault
+    from tokenplan.testing.fakes import RecordedRequest as RecordedRequest
+    from tokenplan.testing.models import FunctionModel as FunctionModel
+    from tokenplan.testing.models import ScriptedModel as ScriptedModel
