@@ -103,6 +103,7 @@ async def test_missing_stream_usage_is_estimated_not_zero() -> None:
 
 
 CASES = [
+    (307, ProviderHTTPError, False),
     (400, ProviderHTTPError, False),
     (401, AuthenticationError, False),
     (402, ModelUnavailableError, False),

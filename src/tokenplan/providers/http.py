@@ -8,7 +8,7 @@ HTTP 429                               :class:`~tokenplan.errors.RateLimitError`
 HTTP 401                               :class:`~tokenplan.errors.AuthenticationError`
 HTTP 402, 403, 404, 400 on the model   :class:`~tokenplan.errors.ModelUnavailableError`
 HTTP 5xx (Anthropic's 529 included)    :class:`~tokenplan.errors.UpstreamServerError`
-other HTTP 4xx                         :class:`~tokenplan.errors.ProviderHTTPError`
+other HTTP 3xx / 4xx                   :class:`~tokenplan.errors.ProviderHTTPError`
                                        (retryable for 408, 409 and 425 only)
 error event inside a 200 stream        the class its status would have had
 httpx timeouts / deadline passed       :class:`~tokenplan.errors.ProviderTimeoutError`
@@ -161,7 +161,7 @@ class HTTPChatModel:
             raise self._translate(exc) from exc
         except httpx.InvalidURL as exc:
             raise self._bad_url(exc) from exc
-        if response.status_code >= 400:
+        if response.status_code >= 300:  # redirects are not followed: a wrong base URL
             raise self._status_error(response.status_code, response.content, response.headers)
         parser = self._dialect.parser()
         try:
@@ -187,7 +187,7 @@ class HTTPChatModel:
         except httpx.InvalidURL as exc:
             raise self._bad_url(exc) from exc
         try:
-            if response.status_code >= 400:
+            if response.status_code >= 300:
                 body = await response.aread()
                 raise self._status_error(response.status_code, body, response.headers)
             parser = self._dialect.parser()

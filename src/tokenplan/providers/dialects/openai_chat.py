@@ -103,9 +103,10 @@ class _Parser:
         obj = loads(data)
         if not isinstance(obj, dict):
             raise MalformedPayload("stream chunk is not an object", data)
-        if "choices" not in obj and "error" in obj:
-            info = _error_info(obj)
-            raise InStreamError(_stream_error_status(obj.get("error")), info, data)
+        if obj.get("error"):
+            # OpenAI sends a bare {"error": ...}; OpenRouter adds it to a chunk whose choice
+            # has finish_reason "error". Either way the answer is broken.
+            raise InStreamError(_stream_error_status(obj["error"]), _error_info(obj), data)
         return self._take(obj, "delta")
 
     def _take(self, obj: dict[str, Any], key: str) -> str:
