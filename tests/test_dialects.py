@@ -194,7 +194,13 @@ def test_openai_refusal_and_malformed_and_in_stream_error() -> None:
     with pytest.raises(InStreamError) as err:
         d.parser().feed_event("", '{"error": {"message": "slow", "type": "rate_limit_exceeded"}}')
     assert err.value.status == 429
-    openrouter = '{"id": "x", "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}], "error": {"code": 502, "message": "upstream died"}}'
+    openrouter = orjson.dumps(
+        {
+            "id": "x",
+            "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}],
+            "error": {"code": 502, "message": "upstream died"},
+        }
+    ).decode()
     with pytest.raises(InStreamError) as err:
         d.parser().feed_event("", openrouter)
     assert err.value.status == 502

@@ -117,3 +117,31 @@ def test_run_ids_sort_by_time() -> None:
     assert a.startswith("20260102-030405-")
     assert len(a) == 20
     assert a < b
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+async def test_cli_renderer_streams_to_stdout_and_summarizes_on_stderr(
+    isolated_env: Path, capsys: pytest.CaptureFixture[str], as_json: bool
+) -> None:
+    import json
+
+    from tokenplan.cli._send import route_send
+
+    fake = FakeProviders()
+    sink: list[Attempt] = []
+    async with _runtime(fake, isolated_env, sink) as rt:
+        result = await route_send(rt, REQ, LADDER, stream=True, as_json=as_json)
+    out, err = capsys.readouterr()
+    if as_json:
+        doc = json.loads(out)
+        assert doc["text"] == result.response.text
+        assert doc["model"] == "openai/o-mini"
+        assert doc["calls"] == 1
+        assert doc["usage"]["input_tokens"] > 0
+        assert not doc["simulated"]
+        assert err == ""
+    else:
+        assert out == result.response.text + "\n"
+        assert err.startswith("openai/o-mini · ")
+        assert "$" in err
+    assert [a.kind for a in sink] == ["route"]
