@@ -3,6 +3,7 @@ stack, both transports, configured by environment only."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -88,3 +89,41 @@ async def test_transport_choice() -> None:
         default_transport("curl")
     with pytest.raises(ConfigError, match="TOKENPLAN_HTTP_TRANSPORT"):
         Settings.load(env={"TOKENPLAN_HTTP_TRANSPORT": "curl"})
+
+
+async def test_aiohttp_transport_passes_httpx_headers_and_lets_httpx_decode() -> None:
+    import gzip
+    import threading
+
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    seen: dict[str, str] = {}
+
+    async def echo(request: Request) -> Response:
+        seen.update({k.lower(): v for k, v in request.headers.items()})
+        body = gzip.compress(b'{"ok": true}')
+        return Response(
+            body, headers={"content-encoding": "gzip", "content-type": "application/json"}
+        )
+
+    app = Starlette(routes=[Route("/x", echo, methods=["GET"])])
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical", lifespan="off")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    while not srv.started:
+        await asyncio.sleep(0.01)
+    port = srv.servers[0].sockets[0].getsockname()[1]
+    try:
+        async with httpx.AsyncClient(transport=AiohttpTransport()) as client:
+            r = await client.get(f"http://127.0.0.1:{port}/x", headers={"x-custom": "1"})
+        assert r.json() == {"ok": True}
+        assert seen["x-custom"] == "1" and "gzip" in seen["accept-encoding"]
+        assert seen["user-agent"].startswith("python-httpx")
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)

@@ -76,8 +76,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     """httpx transport on an aiohttp connection pool.
 
     ``limit`` caps open connections (all hosts), ``keepalive_s`` how long idle ones are kept.
-    The session is created on first use, inside the running event loop, and closed by
-    :meth:`aclose` (``httpx.AsyncClient.aclose`` calls it). Response bodies are passed through
+    The session is created on first use, inside the running event loop (so a transport serves
+    one event loop), and closed by :meth:`aclose` (``httpx.AsyncClient.aclose`` calls it). Response bodies are passed through
     undecoded; httpx decodes them, as with its own transport.
     """
 
@@ -98,7 +98,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 auto_decompress=False,
                 cookie_jar=aiohttp.DummyCookieJar(),
                 timeout=aiohttp.ClientTimeout(total=None),
-                skip_auto_headers=("User-Agent",),
+                # Send only the headers httpx put on the request: in particular no
+                # Accept-Encoding httpx could not decode (it decodes, aiohttp passes through).
+                skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept"),
             )
         return self._session
 
