@@ -3,7 +3,6 @@ stack, both transports, configured by environment only."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import httpx
@@ -16,6 +15,7 @@ from tokenplan.providers.transport import AiohttpTransport, default_transport
 from tokenplan.runtime import Runtime
 from tokenplan.settings import Settings
 from tokenplan.testing import FakeProviders, Fault, fast_retries, serve_fake
+from tokenplan.testing.fake_server import serve_app
 from tokenplan.types import ChatRequest
 
 REQ = ChatRequest.from_prompt("Name three prime numbers.", system="Be terse.", max_tokens=200)
@@ -93,9 +93,7 @@ async def test_transport_choice() -> None:
 
 async def test_aiohttp_transport_passes_httpx_headers_and_lets_httpx_decode() -> None:
     import gzip
-    import threading
 
-    import uvicorn
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
@@ -111,19 +109,10 @@ async def test_aiohttp_transport_passes_httpx_headers_and_lets_httpx_decode() ->
         )
 
     app = Starlette(routes=[Route("/x", echo, methods=["GET"])])
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical", lifespan="off")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        await asyncio.sleep(0.01)
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    try:
+    with serve_app(app) as root:
         async with httpx.AsyncClient(transport=AiohttpTransport()) as client:
-            r = await client.get(f"http://127.0.0.1:{port}/x", headers={"x-custom": "1"})
-        assert r.json() == {"ok": True}
-        assert seen["x-custom"] == "1" and "gzip" in seen["accept-encoding"]
-        assert seen["user-agent"].startswith("python-httpx")
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
+            r = await client.get(root + "/x", headers={"x-custom": "1"})
+    assert r.json() == {"ok": True}
+    assert seen["x-custom"] == "1"
+    assert "gzip" in seen["accept-encoding"]
+    assert seen["user-agent"].startswith("python-httpx")

@@ -77,8 +77,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     ``limit`` caps open connections (all hosts), ``keepalive_s`` how long idle ones are kept.
     The session is created on first use, inside the running event loop (so a transport serves
-    one event loop), and closed by :meth:`aclose` (``httpx.AsyncClient.aclose`` calls it). Response bodies are passed through
-    undecoded; httpx decodes them, as with its own transport.
+    one event loop), and closed by :meth:`aclose` (``httpx.AsyncClient.aclose`` calls it).
+    Response bodies are passed through undecoded; httpx decodes them, as with its own transport.
     """
 
     def __init__(self, *, limit: int = 100, keepalive_s: float = 30.0) -> None:

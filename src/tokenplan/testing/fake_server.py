@@ -22,14 +22,14 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tokenplan.testing.fakes import FakeProviders
 
 if TYPE_CHECKING:
     import uvicorn
 
-__all__ = ["FakeServer", "main", "serve_fake"]
+__all__ = ["FakeServer", "main", "serve_app", "serve_fake"]
 
 #: Dialect of each built-in endpoint, and the path under the fake's root where it is served.
 _DIALECT_PATHS = {"openai": "/v1", "anthropic": "", "gemini": "/v1beta"}
@@ -71,11 +71,11 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _server(fake: FakeProviders, *, log_level: str) -> uvicorn.Server:
+def _server(app: Any, *, log_level: str) -> uvicorn.Server:
     import uvicorn
 
     config = uvicorn.Config(
-        fake.app,
+        app,
         log_level=log_level,
         access_log=False,
         lifespan="off",
@@ -95,8 +95,17 @@ def serve_fake(
 ) -> Iterator[FakeServer]:
     """Serve ``fake`` (a new one if ``None``) on ``host:port`` (0 = a free port) in a thread."""
     fake = fake or FakeProviders()
+    with serve_app(fake.app, host=host, port=port, startup_timeout_s=startup_timeout_s) as url:
+        yield FakeServer(url, fake)
+
+
+@contextmanager
+def serve_app(
+    app: Any, *, host: str = "127.0.0.1", port: int = 0, startup_timeout_s: float = 10.0
+) -> Iterator[str]:
+    """Serve any ASGI ``app`` on ``host:port`` under uvicorn in a thread; yields its root URL."""
     sock = _bind(host, port)
-    server = _server(fake, log_level="critical")
+    server = _server(app, log_level="critical")
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="tokenplan-fake", daemon=True
     )
@@ -110,7 +119,7 @@ def serve_fake(
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     try:
-        yield FakeServer(f"http://{shown}:{bound_port}", fake)
+        yield f"http://{shown}:{bound_port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -139,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sock = _bind(args.host, args.port)
     host, port = sock.getsockname()[:2]
-    server = _server(fake, log_level=args.log_level)
+    server = _server(fake.app, log_level=args.log_level)
     logging.getLogger("uvicorn.error").setLevel(args.log_level.upper())
     sys.stdout.write(f"listening on http://{host}:{port}\n")
     sys.stdout.flush()
