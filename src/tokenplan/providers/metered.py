@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from tokenplan.errors import BudgetError, ResponseFormatError
+from tokenplan.errors import BudgetError, ResponseFormatError, error_summary
 from tokenplan.ledger.attempt import Attempt, Outcome
 from tokenplan.ledger.context import CallContext, current_context
 from tokenplan.pricing import usage_cost
@@ -201,8 +201,6 @@ class MeteredModel:
         exc: BaseException | None,
         simulated: bool,
     ) -> None:
-        from tokenplan.errors import error_summary
-
         latency_ms = (time.perf_counter() - call.started) * 1000.0
         error = None
         if exc is not None:
