@@ -42,6 +42,10 @@ _EXPORTS: dict[str, str] = {
     "Step": "tokenplan.planning.schema",
     "ChatModel": "tokenplan.providers.base",
     "SimulatorModel": "tokenplan.providers.sim",
+    "FallbackModel": "tokenplan.providers.fallback",
+    "MeteredModel": "tokenplan.providers.metered",
+    "RetryPolicy": "tokenplan.providers.retry",
+    "Runtime": "tokenplan.runtime",
     "Settings": "tokenplan.settings",
     "ChatRequest": "tokenplan.types",
     "ChatResponse": "tokenplan.types",
@@ -95,7 +99,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from tokenplan.pricing import cost_usd as cost_usd
     from tokenplan.pricing import usage_cost as usage_cost
     from tokenplan.providers.base import ChatModel as ChatModel
+    from tokenplan.providers.fallback import FallbackModel as FallbackModel
+    from tokenplan.providers.metered import MeteredModel as MeteredModel
+    from tokenplan.providers.retry import RetryPolicy as RetryPolicy
     from tokenplan.providers.sim import SimulatorModel as SimulatorModel
+    from tokenplan.runtime import Runtime as Runtime
     from tokenplan.settings import Settings as Settings
     from tokenplan.types import ChatRequest as ChatRequest
     from tokenplan.types import ChatResponse as ChatResponse

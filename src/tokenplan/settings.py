@@ -142,6 +142,13 @@ def _optional_int(v: Any) -> int | None:
     return i
 
 
+def _transport_name(v: Any) -> str:
+    name = _str(v).strip().lower()
+    if name not in ("auto", "aiohttp", "httpx"):
+        raise ValueError("expected one of auto, aiohttp, httpx")
+    return name
+
+
 def _positive_int(v: Any) -> int:
     if isinstance(v, bool):
         raise ValueError("expected an integer")
@@ -275,6 +282,12 @@ class Settings:
         default=120.0, metadata=_opt("providers.timeout_s", "TOKENPLAN_TIMEOUT", _positive_float)
     )
     max_retries: int = field(default=3, metadata=_opt("providers.max_retries", None, _positive_int))
+    #: HTTP transport under the shared httpx client: ``auto`` (aiohttp when installed),
+    #: ``aiohttp`` or ``httpx``.
+    http_transport: str = field(
+        default="auto",
+        metadata=_opt("providers.http_transport", "TOKENPLAN_HTTP_TRANSPORT", _transport_name),
+    )
     #: Per-endpoint overrides from ``[endpoints.NAME]`` tables (``base_url``, ``api_key_env``).
     endpoints: Mapping[str, Any] = field(
         default_factory=dict, metadata=_opt("endpoints", None, _table)

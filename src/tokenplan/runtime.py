@@ -1,0 +1,291 @@
+"""The runtime: one per invocation, handing the shared pieces down to everything that calls models.
+
+:class:`Runtime` owns the settings, the catalog, the ONE shared ``httpx.AsyncClient`` (its
+transport injectable), key resolution, which endpoints are usable, the cooldown registry, the
+ledger sink, and the model factory::
+
+    async with Runtime(Settings.load()) as rt:
+        model = rt.fallback_model(["openai/gpt-5-mini", "anthropic/claude-haiku-4-5"])
+        response = await model.complete(ChatRequest.from_prompt("hi"))
+
+When no endpoint serving a catalog model is usable (no key, no configured base URL) or
+``settings.offline`` is set, the runtime is *simulated*: every catalog model is served by the
+offline simulator, and front ends print :func:`offline_notice` once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from tokenplan.errors import ConfigError, MissingKeyError, register_secret
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    import httpx
+
+    from tokenplan.catalog.catalog import Catalog
+    from tokenplan.catalog.model import Model
+    from tokenplan.providers.base import ChatModel
+    from tokenplan.providers.cooldown import Cooldowns
+    from tokenplan.providers.endpoints import ResolvedEndpoint
+    from tokenplan.providers.fallback import FallbackModel
+    from tokenplan.providers.metered import AttemptSink
+    from tokenplan.providers.retry import RetryPolicy
+    from tokenplan.settings import Settings
+
+__all__ = ["Runtime", "build_simulator", "load_catalog", "offline_notice"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def load_catalog(settings: Settings) -> Catalog:
+    """The catalog for this invocation: bundled snapshot, refresh cache and user models."""
+    from tokenplan.catalog.loading import load_catalog as _load
+
+    return _load(settings)
+
+
+def build_simulator(catalog: Catalog, settings: Settings) -> ChatModel:
+    """The offline simulator serving every catalog model, configured from the ``[sim]`` table
+    and the ``TOKENPLAN_SIM_*`` variables (see ``docs/simulator.md``)."""
+    from tokenplan.providers.sim import SimulatorModel
+
+    return SimulatorModel.from_settings(catalog, settings)
+
+
+class Runtime:
+    """Settings, catalog, shared HTTP client, keys, cooldowns, ledger sink and model factory.
+
+    Use as an async context manager (the client is closed on exit) or call :meth:`aclose`.
+
+    * ``transport``: the httpx transport under the shared client (tests inject
+      ``httpx.MockTransport`` / ``httpx.ASGITransport``); ``client`` replaces the client itself.
+    * ``simulator``: the model that serves every catalog id when the runtime is simulated
+      (default: :func:`build_simulator`); tests inject a ``ScriptedModel``.
+    * ``attempt_sink``: receives one ledger ``Attempt`` per model call (the ledger's
+      ``append``); ``None`` records nothing.
+    * ``retry_policy``: defaults to ``settings.max_retries`` retries per model.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        catalog: Catalog | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        client: httpx.AsyncClient | None = None,
+        simulator: ChatModel | None = None,
+        attempt_sink: AttemptSink | None = None,
+        retry_policy: RetryPolicy | None = None,
+        cooldowns: Cooldowns | None = None,
+    ) -> None:
+        from tokenplan.providers.cooldown import Cooldowns
+        from tokenplan.providers.keys import KeyStore
+        from tokenplan.providers.retry import RetryPolicy
+        from tokenplan.settings import Settings
+
+        self.settings = settings if settings is not None else Settings.load()
+        self.catalog = catalog if catalog is not None else load_catalog(self.settings)
+        self.cooldowns = cooldowns if cooldowns is not None else Cooldowns()
+        self.retry_policy = retry_policy or RetryPolicy(max_attempts=self.settings.max_retries + 1)
+        self.attempt_sink = attempt_sink
+        self._transport = transport
+        self._client = client
+        self._owns_client = client is None
+        self._simulator = simulator
+        self._stored_keys = KeyStore(self.settings.paths.keys_file).load()
+        self._resolved: dict[tuple[str, str], ResolvedEndpoint] = {}
+        self._models: dict[str, ChatModel] = {}
+        self._simulated: bool | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Runtime:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the shared HTTP client (when the runtime created it)."""
+        if self._client is not None and self._owns_client:
+            await self._client.aclose()
+            self._client = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The one shared ``httpx.AsyncClient`` (created on first use)."""
+        if self._client is None:
+            import httpx
+
+            from tokenplan.providers.transport import default_transport
+
+            timeout_s = self.settings.request_timeout_s
+            self._client = httpx.AsyncClient(
+                transport=self._transport or default_transport(self.settings.http_transport),
+                timeout=httpx.Timeout(timeout_s, connect=min(10.0, timeout_s)),
+                follow_redirects=False,
+            )
+        return self._client
+
+    # -- endpoints and availability -----------------------------------------------------------
+
+    def resolve(self, model: Model) -> ResolvedEndpoint:
+        """The endpoint serving ``model``, with base URL and key resolved."""
+        from tokenplan.providers.endpoints import endpoint_for_model, resolve_endpoint
+
+        key = (
+            model.provider,
+            str(model.extra.get("endpoint", "")) + str(model.extra.get("base_url", "")),
+        )
+        found = self._resolved.get(key)
+        if found is None:
+            endpoint = endpoint_for_model(model, self.settings.endpoints)
+            found = resolve_endpoint(
+                endpoint,
+                env=self.settings.env,
+                config=self.settings.endpoints,
+                stored_keys=self._stored_keys,
+                model=model,
+            )
+            if found.api_key:
+                register_secret(found.api_key)
+            self._resolved[key] = found
+        return found
+
+    def _endpoint_usable(self, model: Model) -> bool:
+        try:
+            return self.resolve(model).usable
+        except ConfigError:
+            return False
+
+    @property
+    def simulated(self) -> bool:
+        """True when every call goes to the offline simulator (offline, or nothing usable)."""
+        if self._simulated is None:
+            self._simulated = self.settings.offline or not any(
+                self._endpoint_usable(m) for m in self.catalog
+            )
+        return self._simulated
+
+    def available(self, model: Model | str) -> bool:
+        """Whether ``model`` can be called now: its endpoint is usable (or the runtime is
+        simulated) and neither it nor its endpoint is cooled down."""
+        m = self.catalog.get(model) if isinstance(model, str) else model
+        if self.simulated:
+            return self.cooldowns.reason(m.id) is None
+        if not self._endpoint_usable(m):
+            return False
+        return self.cooldowns.reason(m.id, self.resolve(m).name) is None
+
+    def available_models(self) -> list[Model]:
+        """Catalog models :meth:`available` says can be called, in catalog order."""
+        return [m for m in self.catalog if self.available(m)]
+
+    def endpoint_status(self) -> list[dict[str, Any]]:
+        """One row per endpoint serving a catalog model: name, dialect, base URL and where it
+        came from, key source (never the key), usable."""
+        rows: dict[str, dict[str, Any]] = {}
+        for m in self.catalog:
+            try:
+                r = self.resolve(m)
+            except ConfigError:
+                continue
+            rows.setdefault(
+                r.name,
+                {
+                    "endpoint": r.name,
+                    "dialect": r.endpoint.dialect,
+                    "base_url": r.base_url,
+                    "base_url_source": r.base_url_source,
+                    "key_source": r.key_source,
+                    "usable": r.usable,
+                },
+            )
+        return sorted(rows.values(), key=lambda row: str(row["endpoint"]))
+
+    # -- model factory ------------------------------------------------------------------------
+
+    def chat_model(self, model_id: str) -> ChatModel:
+        """The metered model for one catalog id (alias or bare API name accepted).
+
+        Raises :class:`~tokenplan.errors.UnknownModelError` for ids not in the catalog and
+        :class:`~tokenplan.errors.MissingKeyError` when its endpoint is not usable.
+        """
+        from tokenplan.providers.http import HTTPChatModel
+        from tokenplan.providers.metered import MeteredModel
+
+        model = self.catalog.get(model_id)
+        cached = self._models.get(model.id)
+        if cached is not None:
+            return cached
+        inner: ChatModel
+        if self.simulated:
+            if self._simulator is None:
+                self._simulator = build_simulator(self.catalog, self.settings)
+            inner, provider, simulated = self._simulator, model.provider, True
+        else:
+            resolved = self.resolve(model)
+            if not resolved.usable:
+                endpoint = resolved.endpoint
+                env_var = endpoint.key_env[0] if endpoint.key_env else ""
+                raise MissingKeyError(endpoint.name, env_var or f"{endpoint.name} key")
+            inner = HTTPChatModel(
+                model, resolved, client=self.client, timeout_s=self.settings.request_timeout_s
+            )
+            provider, simulated = resolved.name, False
+        metered = MeteredModel(
+            inner, model, provider=provider, sink=self.attempt_sink, simulated=simulated
+        )
+        self._models[model.id] = metered
+        return metered
+
+    def fallback_model(
+        self, ladder: Sequence[str], *, policy: RetryPolicy | None = None
+    ) -> FallbackModel:
+        """A :class:`~tokenplan.providers.fallback.FallbackModel` over ``ladder`` (catalog ids,
+        best first) sharing this runtime's models, retry policy and cooldowns."""
+        from tokenplan.providers.fallback import FallbackModel
+
+        return FallbackModel(
+            ladder,
+            factory=self.chat_model,
+            policy=policy or self.retry_policy,
+            cooldowns=self.cooldowns,
+            endpoint_of=self._endpoint_name,
+        )
+
+    def _endpoint_name(self, model_id: str) -> str | None:
+        if self.simulated:
+            return None
+        model = self.catalog.find(model_id)
+        if model is None:
+            return None
+        try:
+            return self.resolve(model).name
+        except ConfigError:
+            return None
+
+
+def offline_notice(runtime: Runtime) -> str | None:
+    """The one-line notice a front end prints (stderr, once per command) when outputs are
+    simulated; ``None`` when real models are used."""
+    if not runtime.simulated:
+        return None
+    if runtime.settings.offline:
+        return "offline mode: using the offline simulator; outputs are synthetic"
+    return (
+        "no provider keys found, using the offline simulator; outputs are synthetic. "
+        "Set OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, ... (or run "
+        "'tokenplan keys set PROVIDER'), or TOKENPLAN_OPENAI_BASE_URL for a local server"
+    )

@@ -1,0 +1,211 @@
+"""FallbackModel: retries per policy, failover order, cooldowns, streams, exhaustion."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+
+import pytest
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import ExceptionGroup
+
+from tokenplan.errors import (
+    AllCandidatesFailed,
+    AuthenticationError,
+    BudgetError,
+    MissingKeyError,
+    ModelUnavailableError,
+    ProviderHTTPError,
+    RateLimitError,
+    UpstreamServerError,
+)
+from tokenplan.providers.base import ChatModel
+from tokenplan.providers.cooldown import Cooldowns
+from tokenplan.providers.fallback import FallbackModel
+from tokenplan.providers.retry import RetryPolicy
+from tokenplan.testing import ScriptedModel, fast_retries
+from tokenplan.types import ChatRequest, StreamChunk
+
+REQ = ChatRequest.from_prompt("hello", model="auto")
+
+
+def _503() -> UpstreamServerError:
+    return UpstreamServerError("down", status_code=503, provider="p1")
+
+
+def _ladder(models: dict[str, ChatModel], calls: list[str], **kw: object) -> FallbackModel:
+    def factory(model_id: str) -> ChatModel:
+        calls.append(model_id)
+        return models[model_id]
+
+    kw.setdefault("cooldowns", Cooldowns())
+    kw.setdefault("policy", RetryPolicy(max_attempts=3))
+    return FallbackModel(
+        list(models),
+        factory=factory,
+        endpoint_of=lambda m: m.split("/")[0],
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+async def test_retries_then_fails_over_in_ladder_order_and_cools_down() -> None:
+    a = ScriptedModel([_503(), _503(), _503()])
+    b = ScriptedModel([ModelUnavailableError("gone", status_code=404, provider="p2")])
+    c = ScriptedModel(["from c", "again c"])
+    calls: list[str] = []
+    cooldowns = Cooldowns()
+    fm = _ladder({"p1/a": a, "p2/b": b, "p3/c": c}, calls, cooldowns=cooldowns)
+    with fast_retries() as sleeps:
+        resp = await fm.complete(REQ)
+    assert resp.text == "from c"
+    assert len(a.requests) == 3
+    assert len(b.requests) == 1
+    assert len(c.requests) == 1
+    assert [r.model for r in (a.requests[0], b.requests[0], c.requests[0])] == [
+        "p1/a",
+        "p2/b",
+        "p3/c",
+    ]
+    assert len(sleeps) == 2  # two backoffs between a's three attempts, none for b (not retryable)
+    assert isinstance(cooldowns.reason("p2/b"), ModelUnavailableError)
+    # the cooled-down model is skipped from now on, without being called
+    a2 = ScriptedModel([_503()] * 3)
+    fm2 = _ladder({"p1/a": a2, "p2/b": b, "p3/c": c}, [], cooldowns=cooldowns)
+    with fast_retries():
+        assert (await fm2.complete(REQ)).text == "again c"
+    assert len(b.requests) == 1
+
+
+async def test_rate_limit_retry_after_is_honoured() -> None:
+    a = ScriptedModel([RateLimitError("slow", status_code=429, headers={"retry-after": "2"}), "ok"])
+    fm = _ladder({"p1/a": a}, [])
+    with fast_retries() as sleeps:
+        assert (await fm.complete(REQ)).text == "ok"
+    assert sleeps == [2.0]
+
+
+async def test_retry_after_beyond_the_total_bound_fails_over_at_once() -> None:
+    a = ScriptedModel([RateLimitError("slow", status_code=429, headers={"retry-after": "3600"})])
+    b = ScriptedModel(["b"])
+    fm = _ladder({"p1/a": a, "p2/b": b}, [], policy=RetryPolicy(max_total_s=60))
+    with fast_retries() as sleeps:
+        assert (await fm.complete(REQ)).text == "b"
+    assert sleeps == []
+
+
+async def test_auth_failure_blocks_the_endpoint_for_its_other_models() -> None:
+    a = ScriptedModel([AuthenticationError("bad key", status_code=401, provider="p1")])
+    a2 = ScriptedModel(["never"])
+    c = ScriptedModel(["c"])
+    calls: list[str] = []
+    cooldowns = Cooldowns()
+    fm = _ladder({"p1/a": a, "p1/a2": a2, "p2/c": c}, calls, cooldowns=cooldowns)
+    assert (await fm.complete(REQ)).text == "c"
+    assert a2.requests == []
+    assert "p1/a2" not in calls
+    assert cooldowns.snapshot() == {"models": [], "endpoints": ["p1"]}
+
+
+async def test_bad_request_fails_over_without_cooldown() -> None:
+    a = ScriptedModel([ProviderHTTPError("bad", status_code=400)])
+    cooldowns = Cooldowns()
+    fm = _ladder({"p1/a": a, "p2/b": ScriptedModel(["b"])}, [], cooldowns=cooldowns)
+    assert (await fm.complete(REQ)).text == "b"
+    assert cooldowns.reason("p1/a") is None
+    assert len(a.requests) == 1
+
+
+async def test_all_candidates_failed_carries_each_error() -> None:
+    fm = _ladder(
+        {
+            "p1/a": ScriptedModel([ModelUnavailableError("gone", status_code=404)]),
+            "p2/b": ScriptedModel([RateLimitError("slow", status_code=429)] * 2),
+        },
+        [],
+        policy=RetryPolicy(max_attempts=2),
+    )
+    with fast_retries(), pytest.raises(AllCandidatesFailed) as info:
+        await fm.complete(REQ)
+    err = info.value
+    assert isinstance(err, ExceptionGroup)
+    assert [type(e) for e in err.exceptions] == [ModelUnavailableError, RateLimitError]
+    assert "all 2 candidate model(s) failed" in str(err)
+    with pytest.raises(ExceptionGroup) as group_info:  # except* works on it
+        raise err
+    assert group_info.value.subgroup(RateLimitError) is not None
+
+
+async def test_missing_key_skips_the_rung() -> None:
+    def factory(model_id: str) -> ChatModel:
+        if model_id == "p1/a":
+            raise MissingKeyError("p1", "P1_API_KEY")
+        return ScriptedModel(["b"])
+
+    fm = FallbackModel(["p1/a", "p2/b"], factory=factory)
+    assert (await fm.complete(REQ)).text == "b"
+
+
+async def test_every_rung_over_budget_raises_the_budget_error() -> None:
+    over = BudgetError("no money", budget_usd=0.01)
+    fm = _ladder({"p1/a": ScriptedModel([over]), "p2/b": ScriptedModel([over])}, [])
+    with pytest.raises(BudgetError):
+        await fm.complete(REQ)
+
+
+class _BreaksAfterFirstChunk:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def complete(self, request: ChatRequest):  # type: ignore[no-untyped-def]
+        raise AssertionError("not used")
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
+        self.calls += 1
+        yield StreamChunk(delta="partial ")
+        raise UpstreamServerError("died mid-stream", status_code=500)
+
+
+async def test_stream_fails_over_before_the_first_chunk() -> None:
+    a = ScriptedModel([_503()])
+    b = ScriptedModel(["streamed from b"])
+    fm = _ladder({"p1/a": a, "p2/b": b}, [], policy=RetryPolicy(max_attempts=1))
+    chunks = [c async for c in fm.stream(REQ)]
+    assert "".join(c.delta for c in chunks) == "streamed from b"
+    assert chunks[-1].response is not None
+    assert chunks[-1].response.text == "streamed from b"
+
+
+async def _drain(model: FallbackModel, seen: list[str]) -> None:
+    async for chunk in model.stream(REQ):
+        seen.append(chunk.delta)
+
+
+async def test_stream_error_after_the_first_chunk_propagates() -> None:
+    a = _BreaksAfterFirstChunk()
+    b = ScriptedModel(["unused"])
+    fm = _ladder({"p1/a": a, "p2/b": b}, [])  # type: ignore[dict-item]
+    seen: list[str] = []
+    with pytest.raises(UpstreamServerError):
+        await _drain(fm, seen)
+    assert seen == ["partial "]
+    assert a.calls == 1
+    assert b.requests == []
+
+
+async def test_empty_ladder_is_rejected() -> None:
+    with pytest.raises(ValueError):
+        FallbackModel([], factory=lambda m: ScriptedModel([]))
+
+
+def test_cooldown_ttl_expires() -> None:
+    now = [0.0]
+    cd = Cooldowns(ttl_s=10, clock=lambda: now[0])
+    err = ModelUnavailableError("x", status_code=404)
+    cd.cool_model("m", err)
+    cd.block_endpoint("e", err)
+    assert cd.reason("m") is err
+    assert cd.reason("other", "e") is err
+    now[0] = 11
+    assert cd.reason("m") is None
+    assert cd.reason("other", "e") is None
