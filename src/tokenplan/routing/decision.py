@@ -58,6 +58,8 @@ class RouteDecision:
         classification: the classifier's full answer (scores and signals).
         estimated_input_tokens, max_tokens: the token counts the costs assume.
         estimated_cost_usd: the chosen call's worst case in USD.
+        quality: the chosen model's prior for the capability; ``quality_floor`` the floor the
+            strategy applied (0 when none, or when it had to be relaxed).
         budget_usd: the ceiling applied (``None``: none).
         within_budget: ``False`` only when a non-strict route had to exceed the budget.
         reason: one line saying why this model.
@@ -81,6 +83,7 @@ class RouteDecision:
         "notes",
         "prompt_chars",
         "quality",
+        "quality_floor",
         "requested",
         "strategy",
         "within_budget",
@@ -100,6 +103,7 @@ class RouteDecision:
         max_tokens: int,
         estimated_cost_usd: float,
         quality: float,
+        quality_floor: float,
         budget_usd: float | None,
         within_budget: bool,
         reason: str | Callable[[], str],
@@ -118,6 +122,7 @@ class RouteDecision:
         self.max_tokens = max_tokens
         self.estimated_cost_usd = estimated_cost_usd
         self.quality = quality
+        self.quality_floor = quality_floor
         self.budget_usd = budget_usd
         self.within_budget = within_budget
         self._reason = reason if isinstance(reason, str) else None
@@ -171,6 +176,7 @@ class RouteDecision:
             "capability_forced": self.capability_forced,
             "complexity": self.complexity,
             "quality": self.quality,
+            "quality_floor": round(self.quality_floor, 4),
             "estimated_input_tokens": self.estimated_input_tokens,
             "token_estimator": tokenizer_name(self.prompt_chars),
             "max_tokens": self.max_tokens,

@@ -175,6 +175,7 @@ class Router:
         # 1. a rule for this capability wins when its model fits every hard constraint
         pick: st.Pick | None = None
         how = ""
+        floor_applies = name != "best_quality"
         rule = self.rules.get(cap)
         if rule is not None:
             why = self._hard_reason(rule, cap, features, input_tokens, out, budget, need_cap=False)
@@ -182,11 +183,12 @@ class Router:
                 q = rule.quality.get(cap, 0.0)
                 pick = st.Pick(_bare_entry(rule, q), rule.worst_case_cost(input_tokens, out), q)
                 how = f"rule {cap} -> {rule.id}"
+                floor_applies = False
             else:
                 notes.append(f"rule {cap} -> {rule.id} skipped: {why}")
 
         # 2. the strategy, at the quality floor, then without it
-        floor = self._floor(cap, complexity) if name != "best_quality" else 0.0
+        floor = self._floor(cap, complexity) if floor_applies else 0.0
         relaxed = False
         if pick is None:
             pick = self._search(
@@ -257,6 +259,7 @@ class Router:
             max_tokens=out,
             estimated_cost_usd=pick.cost_usd,
             quality=chosen.quality.get(cap, 0.0),
+            quality_floor=applied_floor,
             budget_usd=budget,
             within_budget=within,
             reason=describe,
