@@ -20,7 +20,12 @@ _EXPORTS: dict[str, str] = {
     "cost_usd": "tokenplan.pricing",
     "usage_cost": "tokenplan.pricing",
     "ChatModel": "tokenplan.providers.base",
+    "Classification": "tokenplan.routing.classifier",
+    "classify": "tokenplan.routing.classifier",
+    "RouteDecision": "tokenplan.routing.decision",
+    "Router": "tokenplan.routing.router",
     "Settings": "tokenplan.settings",
+    "estimate_tokens": "tokenplan.tokens",
     "ChatRequest": "tokenplan.types",
     "ChatResponse": "tokenplan.types",
     "JsonSchemaFormat": "tokenplan.types",
@@ -52,7 +57,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from tokenplan.pricing import cost_usd as cost_usd
     from tokenplan.pricing import usage_cost as usage_cost
     from tokenplan.providers.base import ChatModel as ChatModel
+    from tokenplan.routing.classifier import Classification as Classification
+    from tokenplan.routing.classifier import classify as classify
+    from tokenplan.routing.decision import RouteDecision as RouteDecision
+    from tokenplan.routing.router import Router as Router
     from tokenplan.settings import Settings as Settings
+    from tokenplan.tokens import estimate_tokens as estimate_tokens
     from tokenplan.types import ChatRequest as ChatRequest
     from tokenplan.types import ChatResponse as ChatResponse
     from tokenplan.types import JsonSchemaFormat as JsonSchemaFormat

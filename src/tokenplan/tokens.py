@@ -46,8 +46,6 @@ not covered by this margin.
 from __future__ import annotations
 
 import functools
-import hashlib
-import logging
 import math
 import os
 from collections.abc import Iterable
@@ -60,8 +58,6 @@ __all__ = [
     "estimate_tokens_heuristic",
     "tokenizer_name",
 ]
-
-log = logging.getLogger(__name__)
 
 #: Texts at least this long use tiktoken when its encoding files are already on disk.
 TOKENIZER_MIN_CHARS = 8192
@@ -181,6 +177,8 @@ def _tiktoken_cache_dir() -> str | None:
 
 def _cached_encoding_name(cache_dir: str) -> str | None:
     """The first encoding whose verified file is already in ``cache_dir``."""
+    import hashlib  # not at module level: the CLI's start-up does not need OpenSSL
+
     for name, (url, sha256, _) in _ENCODINGS.items():
         path = os.path.join(cache_dir, hashlib.sha1(url.encode()).hexdigest())
         try:
@@ -212,7 +210,11 @@ def _load_encoding(cache_dir: str) -> tuple[str, Any] | None:
 
         return name, tiktoken.get_encoding(name)
     except Exception as exc:  # any failure here only costs precision, never correctness
-        log.debug("tiktoken unavailable", extra={"encoding": name, "error": repr(exc)})
+        import logging
+
+        logging.getLogger(__name__).debug(
+            "tiktoken unavailable", extra={"encoding": name, "error": repr(exc)}
+        )
         return None
 
 

@@ -16,6 +16,7 @@ from tokenplan.cli._app import app
 
 # Each import registers that noun's commands on ``app``.
 from tokenplan.cli import models as _models  # noqa: F401  isort: skip
+from tokenplan.cli import route as _route  # noqa: F401  isort: skip
 
 __all__ = ["app", "main"]
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Literal
 
 from tokenplan.catalog.model import CAPABILITIES, Capability
@@ -67,21 +66,37 @@ _DEMAND: dict[str, float] = {"code": 1.0, "math": 0.8, "reasoning": 0.8, "genera
 _Signal = tuple[str, "tuple[bytes, ...] | tuple[str, ...] | int | None"]
 
 
-@dataclass(frozen=True, slots=True)
 class Classification:
     """What a prompt needs.
 
-    ``scores`` maps every capability to [0, 1]; ``capability`` is the primary one;
-    ``complexity_score`` is the raw complexity evidence (below 0.5 simple, from 2.0 complex).
-    :attr:`signals` names what fired, e.g. ``"code: syntax (fenced block, def)"``.
+    ``capability`` is the primary capability, ``complexity`` its level; ``evidence`` the raw
+    evidence per capability in :data:`~tokenplan.catalog.CAPABILITIES` order (:attr:`scores`
+    maps it to [0, 1]); ``complexity_score`` the raw complexity evidence (below 0.5 simple, from
+    2.0 complex). :attr:`signals` names what fired, e.g. ``"code: syntax (fenced block)"``.
+    A plain slotted class rather than a dataclass: it is defined on the CLI's start-up path.
     """
 
-    capability: Capability
-    complexity: Complexity
-    #: Raw evidence per capability, in :data:`~tokenplan.catalog.CAPABILITIES` order.
-    evidence: tuple[float, float, float, float]
-    complexity_score: float
-    fired: tuple[_Signal, ...] = field(default=(), repr=False, compare=False)
+    __slots__ = ("capability", "complexity", "complexity_score", "evidence", "fired")
+
+    def __init__(
+        self,
+        capability: Capability,
+        complexity: Complexity,
+        evidence: tuple[float, float, float, float],
+        complexity_score: float,
+        fired: tuple[_Signal, ...] = (),
+    ) -> None:
+        self.capability: Capability = capability
+        self.complexity: Complexity = complexity
+        self.evidence = evidence
+        self.complexity_score = complexity_score
+        self.fired = fired
+
+    def __repr__(self) -> str:
+        return (
+            f"Classification(capability={self.capability!r}, complexity={self.complexity!r}, "
+            f"complexity_score={self.complexity_score!r})"
+        )
 
     @property
     def scores(self) -> dict[str, float]:

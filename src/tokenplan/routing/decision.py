@@ -8,8 +8,7 @@ plain route call never pays for them.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from tokenplan.catalog.model import Model
@@ -18,8 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["Candidate", "RouteDecision"]
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
     """A rung of the ladder: a model that passes every hard constraint for this prompt.
 
     ``quality`` is the model's prior for the routed capability, ``estimated_cost_usd`` the call's

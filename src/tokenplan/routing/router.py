@@ -352,7 +352,7 @@ class Router:
         if budget is not None:
             cost = m.worst_case_cost(input_tokens, max_tokens)
             if cost > budget + _EPS_USD:
-                return f"over budget: est. ${cost:.2g} > ${budget:g}"
+                return f"over budget: est. ${cost:.3g} > ${budget:g}"
         return None
 
     def _dropped(

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -99,27 +98,56 @@ def latency_penalties(models: Iterable[Model], latency_ms: Mapping[str, float]) 
     return out
 
 
-@dataclass(frozen=True, slots=True)
+# Plain slotted classes, not dataclasses: these sit on the CLI's start-up path, where each
+# dataclass definition costs about half a millisecond.
 class Entry:
-    """A model in a cached order, with what the walk needs at hand."""
+    """A model in a cached order, with what the walk needs at hand.
 
-    bound: float  # optimistic ranking key (higher ranks first)
-    model: Model
-    quality: float
-    input_price: float  # USD per million input tokens
-    output_price: float  # USD per million output tokens, the dearer of plain and reasoning
-    context_window: int
-    max_output_tokens: int
-    penalty: float  # latency penalty (0 unless optimizing latency)
+    ``bound`` is the optimistic ranking key (higher first); prices are USD per million tokens
+    (``output_price`` the dearer of plain and reasoning output); ``penalty`` the latency penalty.
+    """
+
+    __slots__ = (
+        "bound",
+        "context_window",
+        "input_price",
+        "max_output_tokens",
+        "model",
+        "output_price",
+        "penalty",
+        "quality",
+    )
+
+    def __init__(
+        self,
+        bound: float,
+        model: Model,
+        quality: float,
+        input_price: float,
+        output_price: float,
+        context_window: int,
+        max_output_tokens: int,
+        penalty: float,
+    ) -> None:
+        self.bound = bound
+        self.model = model
+        self.quality = quality
+        self.input_price = input_price
+        self.output_price = output_price
+        self.context_window = context_window
+        self.max_output_tokens = max_output_tokens
+        self.penalty = penalty
 
 
-@dataclass(frozen=True, slots=True)
 class Pick:
     """The walk's answer: a model with its exact cost and strategy score."""
 
-    entry: Entry
-    cost_usd: float
-    score: float
+    __slots__ = ("cost_usd", "entry", "score")
+
+    def __init__(self, entry: Entry, cost_usd: float, score: float) -> None:
+        self.entry = entry
+        self.cost_usd = cost_usd
+        self.score = score
 
 
 def _output_price(m: Model) -> float:
@@ -155,14 +183,14 @@ def build_order(
             bound = utility(q, low_cost, cost_aversion=aversion, penalty=penalty)
         entries.append(
             Entry(
-                bound=bound,
-                model=m,
-                quality=q,
-                input_price=m.input_per_mtok,
-                output_price=out_price,
-                context_window=m.context_window,
-                max_output_tokens=m.max_output_tokens,
-                penalty=penalty,
+                bound,
+                m,
+                q,
+                m.input_per_mtok,
+                out_price,
+                m.context_window,
+                m.max_output_tokens,
+                penalty,
             )
         )
     # best_quality: equal qualities keep the cheaper first, so ties resolve early.
