@@ -186,7 +186,7 @@ def fit(texts: list[str], refs: list[int], groups: list[str], tau: float, max_un
         from scipy.sparse import csr_matrix, hstack, identity
     except ImportError:
         raise SystemExit("--fit needs numpy and scipy") from None
-    letters = [b"d", b"p", b"s", b"n", b"v", b"w", b"x", b"y", b"z", b"ss", b"nn"]
+    letters = [b"p", b"s", b"n", b"v", b"w", b"x", b"y", b"z", b"ss", b"nn"]
     rows, fixed = [], []
     for t in texts:
         data = t.encode("utf-8", "surrogatepass")

@@ -161,6 +161,7 @@ def test_non_strict_budget_uses_the_cheapest_and_says_so() -> None:
     assert not d.within_budget
     assert "budget not strict" in d.reason
     assert d.ladder[0].model.id == "acme/tiny"
+    assert len(d.ladder) == len(ROWS)  # no quality floor when the budget is already broken
     costs = [c.estimated_cost_usd for c in d.ladder]
     assert costs == sorted(costs)
 

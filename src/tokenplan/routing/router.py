@@ -22,17 +22,23 @@ candidate orders.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tokenplan.catalog.model import CAPABILITIES
 from tokenplan.errors import ConfigError, NoCandidateError, UsageError
+from tokenplan.routing import explain as ex
 from tokenplan.routing import strategies as st
+from tokenplan.routing._inputs import (
+    FEATURES,
+    check_budget,
+    check_features,
+    check_max_tokens,
+    prompt_parts,
+)
 from tokenplan.routing.classifier import Classification, classify
 from tokenplan.routing.decision import Candidate, RouteDecision
 from tokenplan.settings import Settings, normalize_strategy
-from tokenplan.tokens import estimate_messages_tokens
 
 if TYPE_CHECKING:
     from tokenplan.catalog.catalog import Catalog
@@ -41,12 +47,8 @@ if TYPE_CHECKING:
 
 __all__ = ["FEATURES", "Router"]
 
-#: Features a route can require.
-FEATURES: tuple[str, ...] = ("json_schema", "tools", "streaming", "reasoning")
-
 _CACHE_LIMIT = 4096
 _NO_FEATURES: frozenset[str] = frozenset()
-_EPS_USD = 1e-12
 
 
 class Router:
@@ -140,26 +142,48 @@ class Router:
         (a planner that already knows a step's capability and complexity passes its own).
         Bad arguments raise :class:`UsageError`.
         """
-        text, input_tokens, req_max, req_features, req_model = _prompt_parts(prompt)
+        call = self._prepare(
+            prompt, strategy, budget_usd, max_tokens, capability, require, classification
+        )
+        how, floor = "", 0.0
+        pick = self._by_rule(call)
+        if pick is not None:
+            how = f"rule {call.capability} -> {pick.entry.model.id}"
+        else:
+            pick, floor = self._by_strategy(call)
+        within = pick is not None
+        if pick is None:
+            pick, msg = self._over_budget(call, strict)
+            how, floor = f"{msg}; used it (budget not strict)", 0.0
+        return self._decision(call, pick, how, floor, within)
+
+    def _prepare(
+        self,
+        prompt: str | ChatRequest,
+        strategy: str | None,
+        budget_usd: float | None,
+        max_tokens: int | None,
+        capability: str | None,
+        require: Iterable[str],
+        classification: Classification | None,
+    ) -> ex.Call:
+        s = self.settings
+        text, input_tokens, req_max, req_features, req_model = prompt_parts(prompt)
         if strategy is None and req_model is not None and req_model.lower().startswith("auto"):
             strategy = req_model
-        requested = strategy if strategy is not None else self.settings.strategy
+        requested = strategy if strategy is not None else s.strategy
         name, optimize_latency = normalize_strategy(requested)
-        budget = _check_budget(
-            budget_usd if budget_usd is not None else self.settings.route_budget_usd
+        budget = check_budget(budget_usd if budget_usd is not None else s.route_budget_usd)
+        out = check_max_tokens(
+            max_tokens if max_tokens is not None else req_max or s.default_max_tokens
         )
-        out = _check_max_tokens(
-            max_tokens if max_tokens is not None else req_max or self.settings.default_max_tokens
-        )
-        if require or req_features or self.settings.require_features:
-            features = _check_features((*self.settings.require_features, *require, *req_features))
-        else:
-            features = _NO_FEATURES
+        features = _NO_FEATURES
+        if require or req_features or s.require_features:
+            features = check_features((*s.require_features, *require, *req_features))
         if capability is not None and capability not in CAPABILITIES:
             raise UsageError(
                 f"unknown capability {capability!r}; expected {', '.join(CAPABILITIES)}"
             )
-
         cls = classification if classification is not None else classify(text)
         notes: list[str] = []
         cap: str = capability or cls.capability
@@ -167,104 +191,109 @@ class Router:
         if capability is None and cap not in offered:
             notes.append(f"no available model is offered for {cap}; routed as general")
             cap = "general"
-        complexity = cls.complexity
-        use_latency = optimize_latency and self.has_latency_data
-        if optimize_latency and not use_latency:
+        latency = optimize_latency and self.has_latency_data
+        if optimize_latency and not latency:
             notes.append("auto:latency: no latency data in the ledger yet, so balanced was used")
+        return ex.Call(
+            text=text,
+            input_tokens=input_tokens,
+            max_tokens=out,
+            budget=budget,
+            features=features,
+            capability=cap,
+            forced=capability is not None,
+            classification=cls,
+            strategy=name,
+            requested=requested,
+            latency=latency,
+            pool=pool,
+            notes=notes,
+        )
 
-        # 1. a rule for this capability wins when its model fits every hard constraint
-        pick: st.Pick | None = None
-        how = ""
-        floor_applies = name != "best_quality"
-        rule = self.rules.get(cap)
-        if rule is not None:
-            why = self._hard_reason(rule, cap, features, input_tokens, out, budget, need_cap=False)
-            if why is None:
-                q = rule.quality.get(cap, 0.0)
-                pick = st.Pick(_bare_entry(rule, q), rule.worst_case_cost(input_tokens, out), q)
-                how = f"rule {cap} -> {rule.id}"
-                floor_applies = False
-            else:
-                notes.append(f"rule {cap} -> {rule.id} skipped: {why}")
+    def _by_rule(self, call: ex.Call) -> st.Pick | None:
+        """The rule's model for this capability when it passes every hard constraint."""
+        rule = self.rules.get(call.capability)
+        if rule is None:
+            return None
+        why = ex.hard_reason(rule, call, self._static, budget=call.budget, need_capability=False)
+        if why is not None:
+            call.notes.append(f"rule {call.capability} -> {rule.id} skipped: {why}")
+            return None
+        q = rule.quality.get(call.capability, 0.0)
+        return st.Pick(_entry(rule, q), rule.worst_case_cost(call.input_tokens, call.max_tokens), q)
 
-        # 2. the strategy, at the quality floor, then without it
-        floor = self._floor(cap, complexity) if floor_applies else 0.0
-        relaxed = False
-        if pick is None:
-            pick = self._search(
-                pool, cap, name, complexity, floor, input_tokens, out, budget, use_latency
-            )
-            if pick is None and floor > 0.0:
-                pick = self._search(
-                    pool, cap, name, complexity, 0.0, input_tokens, out, budget, use_latency
+    def _by_strategy(self, call: ex.Call) -> tuple[st.Pick | None, float]:
+        """The strategy's pick at the quality floor, else without it; and the floor applied."""
+        floor = 0.0
+        if call.strategy != "best_quality":
+            floor = st.FLOOR_FRACTION[call.complexity] * self._best.get(call.capability, 0.0)
+        pick = self._search(call, call.strategy, floor, call.budget)
+        if pick is None and floor > 0.0:
+            pick = self._search(call, call.strategy, 0.0, call.budget)
+            if pick is not None:
+                call.notes.append(
+                    f"no model within the constraints reaches the quality floor {floor:.2f} "
+                    f"for {call.complexity} {call.capability}; used the best of the rest"
                 )
-                if pick is not None:
-                    relaxed = True
-                    notes.append(
-                        f"no model within the constraints reaches the quality floor "
-                        f"{floor:.2f} for {complexity} {cap}; used the best of the rest"
-                    )
+                floor = 0.0
+        return pick, floor
 
-        # 3. nothing fits the budget: strict -> error naming the cheapest option
-        within = True
-        if pick is None:
-            cheapest = self._search(
-                pool, cap, "cheapest", complexity, 0.0, input_tokens, out, None, False
+    def _over_budget(self, call: ex.Call, strict: bool) -> tuple[st.Pick, str]:
+        """Nothing fits the budget: raise naming the cheapest option, or (non-strict) use it."""
+        cheapest = self._search(call, "cheapest", 0.0, None)
+        if cheapest is None:
+            reasons = ex.dropped(
+                self.catalog.models, call, self._static, budget=call.budget, floor=0.0
             )
-            if cheapest is None:
-                dropped = self._dropped(cap, features, input_tokens, out, budget, 0.0, set())
-                raise NoCandidateError(_none_fits_message(cap, dropped), reasons=dropped)
-            option = cheapest.entry.model
-            msg = (
-                f"no model fits ${budget:g}: cheapest is {option.id} at "
-                f"${cheapest.cost_usd:.2g} for this prompt"
+            raise NoCandidateError(ex.none_fits_message(call.capability, reasons), reasons=reasons)
+        msg = (
+            f"no model fits ${call.budget:g}: cheapest is {cheapest.entry.model.id} at "
+            f"${cheapest.cost_usd:.2g} for this prompt"
+        )
+        if strict:
+            reasons = ex.dropped(
+                self.catalog.models, call, self._static, budget=call.budget, floor=0.0
             )
-            if strict:
-                dropped = self._dropped(cap, features, input_tokens, out, budget, 0.0, set())
-                raise NoCandidateError(msg, reasons=dropped)
-            pick, within, relaxed = cheapest, False, True
-            how = f"{msg}; used it (budget not strict)"
+            raise NoCandidateError(msg, reasons=reasons)
+        return cheapest, msg
 
+    def _decision(
+        self, call: ex.Call, pick: st.Pick, how: str, floor: float, within: bool
+    ) -> RouteDecision:
         chosen = pick.entry.model
-        final = pick
-        applied_floor = 0.0 if relaxed else floor
+        strategy = call.strategy if within else "cheapest"
+        budget = call.budget if within else None
+        penalties = self._penalties if call.latency else {}
 
         def describe() -> str:
-            head = how or _reason(name, cap, complexity, applied_floor, final)
-            return "; ".join((head, *notes))
+            return "; ".join((how or ex.reason_line(call, pick, floor), *call.notes))
 
         def explain() -> tuple[tuple[Candidate, ...], dict[str, str]]:
-            return self._explain(
-                chosen,
-                cap,
-                name if within else "cheapest",
-                complexity,
-                applied_floor,
-                features,
-                input_tokens,
-                out,
-                budget if within else None,
-                use_latency,
+            rungs = ex.ladder(chosen, call, self._static, strategy=strategy, floor=floor,
+                              budget=budget, penalties=penalties)  # fmt: skip
+            kept = frozenset(c.model.id for c in rungs)
+            return rungs, ex.dropped(
+                self.catalog.models, call, self._static, budget=budget, floor=floor, kept=kept
             )
 
         return RouteDecision(
             model=chosen,
-            strategy=name,
-            requested=requested,
-            capability=cap,
-            capability_forced=capability is not None,
-            complexity=complexity,
-            classification=cls,
-            estimated_input_tokens=input_tokens,
-            max_tokens=out,
+            strategy=call.strategy,
+            requested=call.requested,
+            capability=call.capability,
+            capability_forced=call.forced,
+            complexity=call.complexity,
+            classification=call.classification,
+            estimated_input_tokens=call.input_tokens,
+            max_tokens=call.max_tokens,
             estimated_cost_usd=pick.cost_usd,
-            quality=chosen.quality.get(cap, 0.0),
-            quality_floor=applied_floor,
-            budget_usd=budget,
+            quality=chosen.quality.get(call.capability, 0.0),
+            quality_floor=floor,
+            budget_usd=call.budget,
             within_budget=within,
             reason=describe,
-            notes=tuple(notes),
-            prompt_chars=len(text),
+            notes=tuple(call.notes),
+            prompt_chars=len(call.text),
             explain=explain,
         )
 
@@ -274,156 +303,42 @@ class Router:
         """Eligible models having every feature, and the capabilities they offer."""
         found = self._by_features.get(features)
         if found is None:
-            pool = tuple(m for m in self._eligible if all(_has(m, f) for f in features))
+            pool = tuple(m for m in self._eligible if all(getattr(m, f) for f in features))
             found = (pool, frozenset(c for m in pool for c in m.quality))
             self._by_features[features] = found
         return found
 
-    def _floor(self, capability: str, complexity: str) -> float:
-        return st.FLOOR_FRACTION[complexity] * self._best.get(capability, 0.0)
-
     def _search(
-        self,
-        pool: tuple[Model, ...],
-        capability: str,
-        strategy: str,
-        complexity: str,
-        floor: float,
-        input_tokens: int,
-        max_tokens: int,
-        budget: float | None,
-        use_latency: bool,
+        self, call: ex.Call, strategy: str, floor: float, budget: float | None
     ) -> st.Pick | None:
-        low = 1 << (input_tokens.bit_length() - 1) if input_tokens > 0 else 0
-        key = (id(pool), capability, strategy, complexity, floor, low, max_tokens, use_latency)
+        """Exact best pick among ``call.pool`` (see :mod:`tokenplan.routing.strategies`)."""
+        tokens, out = call.input_tokens, call.max_tokens
+        low = 1 << (tokens.bit_length() - 1) if tokens > 0 else 0
+        latency = call.latency and strategy == "balanced"
+        key = (id(call.pool), call.capability, strategy, call.complexity, floor, low, out, latency)
         order = self._orders.get(key)
         if order is None:
             if len(self._orders) >= _CACHE_LIMIT:
                 self._orders.clear()
             order = st.build_order(
-                pool,
-                capability=capability,
+                call.pool,
+                capability=call.capability,
                 strategy=strategy,
-                complexity=complexity,
+                complexity=call.complexity,
                 floor=floor,
                 input_tokens_low=low,
-                max_tokens=max_tokens,
-                penalties=self._penalties if use_latency else {},
+                max_tokens=out,
+                penalties=self._penalties if latency else {},
             )
             self._orders[key] = order
         return st.walk(
             order,
             strategy=strategy,
-            complexity=complexity,
-            input_tokens=input_tokens,
-            max_tokens=max_tokens,
+            complexity=call.complexity,
+            input_tokens=tokens,
+            max_tokens=out,
             budget_usd=budget,
         )
-
-    # -- explanations -----------------------------------------------------------------------------
-
-    def _hard_reason(
-        self,
-        m: Model,
-        capability: str,
-        features: frozenset[str],
-        input_tokens: int,
-        max_tokens: int,
-        budget: float | None,
-        *,
-        need_cap: bool = True,
-    ) -> str | None:
-        """Why ``m`` cannot take this call (every constraint but the quality floor), or None."""
-        static = self._static.get(m.id)
-        if static is not None:
-            return static
-        missing = [f for f in sorted(features) if not _has(m, f)]
-        if missing:
-            return f"lacks {', '.join(missing)}"
-        if need_cap and capability not in m.quality:
-            return f"not offered for {capability}"
-        if max_tokens > m.max_output_tokens:
-            return f"max output {m.max_output_tokens:,} tokens < max_tokens {max_tokens:,}"
-        if input_tokens + max_tokens > m.context_window:
-            return (
-                f"context too small: needs {input_tokens + max_tokens:,} tokens, "
-                f"has {m.context_window:,}"
-            )
-        if budget is not None:
-            cost = m.worst_case_cost(input_tokens, max_tokens)
-            if cost > budget + _EPS_USD:
-                return f"over budget: est. ${cost:.3g} > ${budget:g}"
-        return None
-
-    def _dropped(
-        self,
-        capability: str,
-        features: frozenset[str],
-        input_tokens: int,
-        max_tokens: int,
-        budget: float | None,
-        floor: float,
-        kept: set[str],
-    ) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for m in self.catalog:
-            if m.id in kept:
-                continue
-            why = self._hard_reason(m, capability, features, input_tokens, max_tokens, budget)
-            if why is None and m.quality.get(capability, 0.0) < floor:
-                why = (
-                    f"below the quality floor {floor:.2f} for this prompt "
-                    f"({capability} {m.quality[capability]:.2f})"
-                )
-            out[m.id] = why or "ranked out"
-        return out
-
-    def _explain(
-        self,
-        chosen: Model,
-        capability: str,
-        strategy: str,
-        complexity: str,
-        floor: float,
-        features: frozenset[str],
-        input_tokens: int,
-        max_tokens: int,
-        budget: float | None,
-        use_latency: bool,
-    ) -> tuple[tuple[Candidate, ...], dict[str, str]]:
-        aversion = st.COST_AVERSION[complexity]
-        penalties = self._penalties if use_latency else {}
-        rungs: list[Candidate] = []
-        for m in self._pool(features)[0]:
-            q = m.quality.get(capability)
-            if q is None and m is not chosen:
-                continue
-            q = q or 0.0
-            if m is not chosen and (
-                q < floor
-                or self._hard_reason(m, capability, features, input_tokens, max_tokens, budget)
-            ):
-                continue
-            cost = m.worst_case_cost(input_tokens, max_tokens)
-            if strategy == "cheapest":
-                score = -cost
-            elif strategy == "best_quality":
-                score = q
-            else:
-                score = st.utility(
-                    q, cost, cost_aversion=aversion, penalty=penalties.get(m.id, 0.0)
-                )
-            rungs.append(Candidate(m, q, cost, score))
-        rungs.sort(
-            key=lambda c: (c.model is not chosen, -c.score, c.estimated_cost_usd, -c.quality)
-        )
-        kept = {c.model.id for c in rungs}
-        return tuple(rungs), self._dropped(
-            capability, features, input_tokens, max_tokens, budget, floor, kept
-        )
-
-
-# -- helpers -------------------------------------------------------------------------------------
 
 
 def _config_reason(
@@ -444,86 +359,8 @@ def _config_reason(
     return None
 
 
-def _has(m: Model, feature: str) -> bool:
-    return bool(getattr(m, feature))
-
-
-def _bare_entry(m: Model, quality: float) -> st.Entry:
+def _entry(m: Model, quality: float) -> st.Entry:
+    out_price = max(m.output_per_mtok, m.reasoning_output_per_mtok or 0.0)
     return st.Entry(
-        0.0,
-        m,
-        quality,
-        m.input_per_mtok,
-        max(m.output_per_mtok, m.reasoning_output_per_mtok or 0.0),
-        m.context_window,
-        m.max_output_tokens,
-        0.0,
+        0.0, m, quality, m.input_per_mtok, out_price, m.context_window, m.max_output_tokens, 0.0
     )
-
-
-def _prompt_parts(
-    prompt: str | ChatRequest,
-) -> tuple[str, int, int | None, tuple[str, ...], str | None]:
-    """(text, estimated input tokens, request max_tokens, implied features, request model)."""
-    if isinstance(prompt, str):
-        if not prompt.strip():
-            raise UsageError("empty prompt")
-        return prompt, estimate_messages_tokens((prompt,)), None, (), None
-    contents = [m.content for m in prompt.messages]
-    text = prompt.prompt_text
-    if not text.strip():
-        raise UsageError("empty prompt")
-    implied = ("json_schema",) if prompt.response_format is not None or prompt.json_mode else ()
-    return text, estimate_messages_tokens(contents), prompt.max_tokens, implied, prompt.model
-
-
-def _check_budget(value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise UsageError("budget must be a number of USD")
-    try:
-        budget = float(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"budget must be a number of USD, got {value!r}") from None
-    if not math.isfinite(budget) or budget <= 0:
-        raise UsageError(f"budget must be a positive number of USD, got {value!r}")
-    return budget
-
-
-def _check_max_tokens(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise UsageError(f"max_tokens must be a positive integer, got {value!r}")
-    return value
-
-
-def _check_features(names: Iterable[str]) -> frozenset[str]:
-    features = frozenset(names)
-    unknown = sorted(features - set(FEATURES))
-    if unknown:
-        raise UsageError(f"unknown feature(s) {', '.join(unknown)}; expected {', '.join(FEATURES)}")
-    return features
-
-
-def _reason(strategy: str, capability: str, complexity: str, floor: float, pick: st.Pick) -> str:
-    m, q = pick.entry.model, pick.entry.quality
-    what = f"{complexity} {capability} prompt"
-    if strategy == "cheapest":
-        bar = f"quality >= {floor:.2f}" if floor > 0 else f"any {capability} model"
-        return f"cheapest with {bar} for a {what}: {m.id} ({capability} {q:.2f})"
-    if strategy == "best_quality":
-        return f"highest {capability} quality within the constraints: {m.id} ({q:.2f})"
-    lam = st.COST_AVERSION[complexity]
-    return (
-        f"best quality for the price on a {what}: {m.id} ({capability} {q:.2f}); "
-        f"a 10x dearer model must add {lam:.2f} quality to win"
-    )
-
-
-def _none_fits_message(capability: str, dropped: Mapping[str, str]) -> str:
-    counts: dict[str, int] = {}
-    for why in dropped.values():
-        key = why.split(":")[0]
-        counts[key] = counts.get(key, 0) + 1
-    summary = ", ".join(f"{k} ({n})" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
-    return f"no model can take this {capability} prompt: {summary}"
