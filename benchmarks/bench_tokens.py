@@ -239,7 +239,14 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--data", type=Path, default=_data.DEFAULT_DATA)
-    ap.add_argument("--tiktoken-cache", type=Path, required=True)
+    ap.add_argument(
+        "--tiktoken-cache",
+        type=Path,
+        default=Path(os.environ["TIKTOKEN_CACHE_DIR"])
+        if os.environ.get("TIKTOKEN_CACHE_DIR")
+        else None,
+        help="folder with tiktoken's cache files (default: $TIKTOKEN_CACHE_DIR)",
+    )
     ap.add_argument("--locale-dir", type=Path, default=Path("/usr/share/locale"))
     ap.add_argument("--hf-tokenizer", action="append", default=[], metavar="NAME=PATH")
     ap.add_argument("--fit", action="store_true")
@@ -249,6 +256,11 @@ def main() -> None:
     )
     args = ap.parse_args()
 
+    if args.tiktoken_cache is None:
+        print(
+            "bench_tokens: skipped - no reference tokenizer (pass --tiktoken-cache DIR; see --help)"
+        )
+        return
     encs = load_reference(args.tiktoken_cache)
     texts = collect(args.data, args.locale_dir)
     refs = [max(len(e.encode(t, disallowed_special=())) for e in encs) for _, t in texts]

@@ -19,14 +19,16 @@ if TYPE_CHECKING:
     from tokenplan.routing.decision import RouteDecision
     from tokenplan.settings import Settings
 
-__all__ = ["decide", "load_catalog", "read_prompt", "render", "route_cmd"]
+__all__ = ["decide", "read_prompt", "render", "route_catalog", "route_cmd"]
 
 _NEXT_RUNGS = 3
 
 
 @app.command("route")
 def route_cmd(
-    prompt: str = typer.Argument(..., help="The prompt, or - to read it from stdin."),
+    prompt: str = typer.Argument(
+        ..., metavar="PROMPT", help="The prompt, or - to read it from stdin."
+    ),
     strategy: str | None = typer.Option(
         None,
         "--strategy",
@@ -104,11 +106,11 @@ def parse_budget(value: str | None) -> float | None:
     return budget
 
 
-def load_catalog(settings: Settings) -> Catalog:
+def route_catalog(settings: Settings) -> Catalog:
     """The catalog the router uses (the one place to change where it comes from)."""
     from tokenplan.catalog import Catalog
 
-    del settings  # the bundled snapshot for now; user models and refreshes come with load_catalog
+    del settings  # the bundled snapshot for now; at merge: catalog.load_catalog(settings)
     return Catalog.bundled()
 
 
@@ -124,7 +126,7 @@ def decide(
     from tokenplan.routing.router import Router
 
     # Strategy, budget and max_tokens come from ``settings`` (flags > env > config > defaults).
-    router = Router(load_catalog(settings), settings)
+    router = Router(route_catalog(settings), settings)
     return router.route(text, capability=capability, require=require, strict=strict)
 
 
