@@ -11,19 +11,24 @@ How it works (no model, no I/O):
   at its end - plus the total length. A 1 MB prompt costs what a 2 KB one does.
 * **One pass of folding.** ``bytes.translate`` lower-cases the window and folds digits to ``0``;
   a second table turns punctuation into spaces, and the words are matched as a set against the
-  weighted word lists in :mod:`tokenplan.routing._lexicon`. Source-code tokens (fences,
-  ``def``, ``==``, indentation, ...) and math expressions (``3x + 2 = 0``, ``f(x)``, ``\\frac``)
-  are substring / one-regex checks on the folded window.
+  weighted word lists in :mod:`tokenplan.routing._lexicon` (one frozenset intersection).
+  Source-code tokens (fences, ``==``, indentation, ...), math notation (``3x + 2``, ``x^2``,
+  ``f(x)``, ``\\frac``) and logic symbols are substring checks, each group skipped unless a
+  rare byte it needs (a backtick, ``=``, ``^``, ...) occurs in the window.
 * **Capability.** Each capability sums its evidence; ``general`` starts with a prior, so a prompt
   needs real evidence to be sent to a code, math or reasoning specialist. Scores are
   ``1 - exp(-evidence / 2)``.
-* **Complexity.** Length (estimated tokens), words asking for depth or rigour (``prove``,
-  ``design``, ``optimize``, ``trade-offs``...), enumerated requirements, several questions, and the
-  capability's own strength push up; a short prompt that opens like a quick question pushes down.
+* **Complexity.** The capability's demand (a program or a derivation is rarely trivial), length,
+  words asking for depth or rigour (``prove``, ``design``, ``optimize``, ``trade-offs``...),
+  complexity bounds (``O(n)``), enumerated requirements and several questions push up; a very
+  short prompt, or a short one that opens like a quick question, pushes down.
 
-Accuracy, measured by ``benchmarks/bench_classifier.py`` on 18,464 labelled prompts (routerbench
-ARC / Winogrande / MBPP, RouteLLM GSM8K / MMLU, MT-Bench, AlpacaEval): see ``docs/routing.md``.
-English-centric: other languages fall back to ``general`` unless code or math syntax shows.
+Accuracy (``benchmarks/bench_classifier.py``) on 18,464 labelled prompts - routerbench ARC /
+Winogrande / MBPP, RouteLLM GSM8K / MMLU, MT-Bench, AlpacaEval: 85.7% of capabilities right,
+90.7% balanced accuracy (recall: code 97.7%, reasoning 94.1%, math 87.3%, general 83.8%), the same
+on the half of every set the word lists were not tuned on (85.7% / 90.5%). Speed: about 5 µs for
+a short prompt, 25 µs for a 400-word or a 1 MB one. English-centric: other languages fall back to
+``general`` unless code or math syntax shows. Details and the label mapping: docs/routing.md.
 """
 
 from __future__ import annotations
