@@ -315,7 +315,23 @@ class Router:
         tokens, out = call.input_tokens, call.max_tokens
         low = 1 << (tokens.bit_length() - 1) if tokens > 0 else 0
         latency = call.latency and strategy == "balanced"
-        key = (id(call.pool), call.capability, strategy, call.complexity, floor, low, out, latency)
+        # The order depends on token counts only through cost, and on complexity only through
+        # balanced's λ: keep those out of the key where they cannot change it.
+        if strategy == "best_quality":
+            key: tuple[Any, ...] = (id(call.pool), call.capability, strategy, floor)
+        elif strategy == "cheapest":
+            key = (id(call.pool), call.capability, strategy, floor, low, out)
+        else:
+            key = (
+                id(call.pool),
+                call.capability,
+                strategy,
+                call.complexity,
+                floor,
+                low,
+                out,
+                latency,
+            )
         order = self._orders.get(key)
         if order is None:
             if len(self._orders) >= _CACHE_LIMIT:
