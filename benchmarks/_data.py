@@ -80,6 +80,13 @@ def _share(values: list[float | None]) -> float | None:
     return sum(known) / len(known) if known else None
 
 
+def _routellm_solved(row: dict[str, str]) -> float | None:
+    """Share of RouteLLM's two recorded models (Mixtral, GPT-4) that answered correctly."""
+    return _share(
+        [_truthy(row["mistralai/Mixtral-8x7B-Instruct-v0.1"]), _truthy(row["gpt-4-1106-preview"])]
+    )
+
+
 def routerbench(data: Path) -> Iterator[Sample]:
     seen: set[str] = set()
     for path in sorted((data / "routerbench-subset").glob("*_train.csv")):
@@ -112,15 +119,11 @@ def gsm8k(data: Path) -> Iterator[Sample]:
     path = data / "routellm-evals" / "gsm8k" / "gsm8k_responses.csv"
     with path.open(newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            scores = [
-                _truthy(row["mistralai/Mixtral-8x7B-Instruct-v0.1"]),
-                _truthy(row["gpt-4-1106-preview"]),
-            ]
             yield Sample(
                 source="routellm/gsm8k",
                 text=row["prompt"],
                 label="math",
-                solved_share=_share(scores),
+                solved_share=_routellm_solved(row),
                 extra_texts=(row.get("gpt-4-1106-preview_response", ""),),
             )
 
@@ -130,15 +133,11 @@ def mmlu(data: Path) -> Iterator[Sample]:
         subject = path.stem.removeprefix("mmlu_")
         with path.open(newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
-                scores = [
-                    _truthy(row["mistralai/Mixtral-8x7B-Instruct-v0.1"]),
-                    _truthy(row["gpt-4-1106-preview"]),
-                ]
                 yield Sample(
                     source=f"routellm/mmlu/{subject}",
                     text=row["prompt"],
                     label=mmlu_label(subject),
-                    solved_share=_share(scores),
+                    solved_share=_routellm_solved(row),
                 )
 
 

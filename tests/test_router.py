@@ -216,10 +216,8 @@ def test_max_tokens_beyond_max_output_drops_the_model() -> None:
     assert "max output" in d.dropped["acme/mid"]
 
 
-@pytest.mark.parametrize("bad", [0, -5, 1.5, "10", None])
+@pytest.mark.parametrize("bad", [0, -5, 1.5, "10", True])
 def test_bad_max_tokens(bad: Any) -> None:
-    if bad is None:
-        return  # None means "the default"
     with pytest.raises(UsageError):
         make().route(SIMPLE, max_tokens=bad)
 

@@ -222,6 +222,7 @@ def walk(
                 break
         if need > e.context_window or max_tokens > e.max_output_tokens:
             continue
+        # Model.worst_case_cost, inlined on the hot path (the property tests check they agree).
         cost = (input_tokens * e.input_price + max_tokens * e.output_price) / _MTOK
         if cost > limit:
             continue
