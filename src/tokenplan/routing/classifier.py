@@ -198,11 +198,13 @@ _LISTS: tuple[Mapping[bytes, float], ...] = (
 _CODE, _MATH, _REASONING, _GENERAL, _COMPLEX, _CODE_TOPIC, _QUANTITY = range(len(_LISTS))
 
 
-def _lexicon() -> dict[bytes, tuple[tuple[int, float], ...]]:
-    merged: dict[bytes, list[tuple[int, float]]] = {}
+def _lexicon() -> dict[bytes, tuple[tuple[int, int], ...]]:
+    # Weights become integer tenths: integer sums do not depend on the (hash-seeded) order in
+    # which set hits come out, so a prompt classifies the same in every process.
+    merged: dict[bytes, list[tuple[int, int]]] = {}
     for index, table in enumerate(_LISTS):
         for word, weight in table.items():
-            merged.setdefault(word, []).append((index, weight))
+            merged.setdefault(word, []).append((index, round(weight * 10)))
     return {w: tuple(entries) for w, entries in merged.items()}
 
 
@@ -241,12 +243,13 @@ def classify(text: str) -> Classification:
     """Classify a prompt (see the module docstring). Never raises; empty text is simple general."""
     raw = _window(text)
     folded = raw.translate(_FOLD)
-    sums = [0.0] * len(_LISTS)
+    tenths = [0] * len(_LISTS)
     found: list[list[bytes]] = [[] for _ in _LISTS]
     for word in _LEXICON_KEYS.intersection(raw.translate(_WORDS).split()):
         for index, weight in _LEXICON[word]:
-            sums[index] += weight
+            tenths[index] += weight
             found[index].append(word)
+    sums = [t / 10 for t in tenths]
     syntax, expressions, logic, blank = _scan(folded)
     fired: list[_Signal] = []
 
