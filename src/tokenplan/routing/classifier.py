@@ -25,7 +25,7 @@ How it works (no model, no I/O):
 
 Accuracy (``benchmarks/bench_classifier.py``) on 18,464 labelled prompts - routerbench ARC /
 Winogrande / MBPP, RouteLLM GSM8K / MMLU, MT-Bench, AlpacaEval: 85.7% of capabilities right,
-90.7% balanced accuracy (recall: code 97.7%, reasoning 94.1%, math 87.3%, general 83.8%), the same
+90.7% balanced accuracy (recall: code 97.7%, reasoning 94.2%, math 87.3%, general 83.8%), the same
 on the half of every set the word lists were not tuned on (85.7% / 90.5%). Speed: about 5 µs for
 a short prompt, 25 µs for a 400-word or a 1 MB one. English-centric: other languages fall back to
 ``general`` unless code or math syntax shows. Details and the label mapping: docs/routing.md.
