@@ -46,7 +46,12 @@ _EXPORTS: dict[str, str] = {
     "MeteredModel": "tokenplan.providers.metered",
     "RetryPolicy": "tokenplan.providers.retry",
     "Runtime": "tokenplan.runtime",
+    "Classification": "tokenplan.routing.classifier",
+    "classify": "tokenplan.routing.classifier",
+    "RouteDecision": "tokenplan.routing.decision",
+    "Router": "tokenplan.routing.router",
     "Settings": "tokenplan.settings",
+    "estimate_tokens": "tokenplan.tokens",
     "ChatRequest": "tokenplan.types",
     "ChatResponse": "tokenplan.types",
     "JsonSchemaFormat": "tokenplan.types",
@@ -103,8 +108,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from tokenplan.providers.metered import MeteredModel as MeteredModel
     from tokenplan.providers.retry import RetryPolicy as RetryPolicy
     from tokenplan.providers.sim import SimulatorModel as SimulatorModel
+    from tokenplan.routing.classifier import Classification as Classification
+    from tokenplan.routing.classifier import classify as classify
+    from tokenplan.routing.decision import RouteDecision as RouteDecision
+    from tokenplan.routing.router import Router as Router
     from tokenplan.runtime import Runtime as Runtime
     from tokenplan.settings import Settings as Settings
+    from tokenplan.tokens import estimate_tokens as estimate_tokens
     from tokenplan.types import ChatRequest as ChatRequest
     from tokenplan.types import ChatResponse as ChatResponse
     from tokenplan.types import JsonSchemaFormat as JsonSchemaFormat

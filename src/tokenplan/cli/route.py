@@ -1,0 +1,142 @@
+"""``tokenplan route``: pick a model for a prompt and explain why.
+
+The routing call (:func:`decide`) and the rendering (:func:`render`) are separate so that
+``--send`` (call the chosen model, fall back along the ladder) only adds a step between them.
+Heavy modules are imported inside functions: ``tokenplan route ... --json`` must start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import typer
+
+from tokenplan.cli._app import app
+
+if TYPE_CHECKING:
+    from tokenplan.catalog.catalog import Catalog
+    from tokenplan.routing.decision import RouteDecision
+    from tokenplan.settings import Settings
+
+__all__ = ["decide", "read_prompt", "render", "route_catalog", "route_cmd"]
+
+_NEXT_RUNGS = 3
+
+
+@app.command("route")
+def route_cmd(
+    prompt: str = typer.Argument(
+        ..., metavar="PROMPT", help="The prompt, or - to read it from stdin."
+    ),
+    strategy: str | None = typer.Option(
+        None,
+        "--strategy",
+        "-s",
+        help="cheapest, balanced, best_quality, or auto, auto:cost, auto:balance, "
+        "auto:quality, auto:latency (default: balanced, or TOKENPLAN_STRATEGY / config).",
+    ),
+    budget: str | None = typer.Option(
+        None,
+        "--budget",
+        "-b",
+        help="Ceiling in USD for this call's worst-case cost (default: TOKENPLAN_ROUTE_BUDGET "
+        "/ config, else none).",
+    ),
+    max_tokens: int | None = typer.Option(
+        None, "--max-tokens", min=1, help="Output tokens to plan for (default: 1024 or config)."
+    ),
+    capability: str | None = typer.Option(
+        None, "--capability", "-c", help="Force the capability: code, reasoning, math, general."
+    ),
+    require: list[str] = typer.Option(
+        [], "--require", "-r", help="Required feature (json_schema, tools, streaming); repeatable."
+    ),
+    strict: bool = typer.Option(
+        True,
+        "--strict/--no-strict",
+        help="Fail when nothing fits the budget (default), or use the cheapest option anyway.",
+    ),
+    explain: bool = typer.Option(
+        False, "--explain", "-e", help="Show every candidate's score and why others were dropped."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Emit the decision as JSON on stdout."),
+) -> None:
+    """Pick the model for PROMPT under a strategy and a budget, offline, and say why."""
+    from tokenplan.settings import Settings
+
+    text = read_prompt(prompt)
+    settings = Settings.load(
+        {
+            "strategy": strategy,
+            "route_budget_usd": parse_budget(budget),
+            "default_max_tokens": max_tokens,
+        }
+    )
+    decision = decide(
+        text, settings=settings, capability=capability, require=require, strict=strict
+    )
+    render(decision, explain=explain, as_json=as_json)
+
+
+def read_prompt(prompt: str) -> str:
+    """The prompt argument, or stdin for ``-``; an empty prompt is a usage error."""
+    from tokenplan.errors import UsageError
+
+    text = sys.stdin.read() if prompt == "-" else prompt
+    if not text.strip():
+        raise UsageError("empty prompt" + (" on stdin" if prompt == "-" else ""))
+    return text
+
+
+def parse_budget(value: str | None) -> float | None:
+    """``--budget``: a positive, finite number of USD (a leading ``$`` is fine)."""
+    if value is None:
+        return None
+    import math
+
+    from tokenplan.errors import UsageError
+
+    try:
+        budget = float(value.strip().removeprefix("$"))
+    except ValueError:
+        raise UsageError(f"--budget must be a number of USD, got {value!r}") from None
+    if not math.isfinite(budget) or budget <= 0:
+        raise UsageError(f"--budget must be a positive number of USD, got {value!r}")
+    return budget
+
+
+def route_catalog(settings: Settings) -> Catalog:
+    """The catalog the router uses (the one place to change where it comes from)."""
+    from tokenplan.catalog import Catalog
+
+    del settings  # the bundled snapshot for now; at merge: catalog.load_catalog(settings)
+    return Catalog.bundled()
+
+
+def decide(
+    text: str,
+    *,
+    settings: Settings,
+    capability: str | None = None,
+    require: list[str] | tuple[str, ...] = (),
+    strict: bool = True,
+) -> RouteDecision:
+    """Route ``text`` with ``settings`` (flags already applied) and return the decision."""
+    from tokenplan.routing.router import Router
+
+    # Strategy, budget and max_tokens come from ``settings`` (flags > env > config > defaults).
+    router = Router(route_catalog(settings), settings)
+    return router.route(text, capability=capability, require=require, strict=strict)
+
+
+def render(decision: RouteDecision, *, explain: bool = False, as_json: bool = False) -> None:
+    """JSON on stdout, or a human summary (and with ``explain`` the tables) on stderr."""
+    if as_json:
+        from tokenplan.cli._output import emit_json
+
+        emit_json(decision.to_dict(explain=explain))
+        return
+    from tokenplan.cli._route_view import show
+
+    show(decision, explain=explain, next_rungs=_NEXT_RUNGS)
