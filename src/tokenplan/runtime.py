@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from tokenplan.catalog.catalog import Catalog
     from tokenplan.catalog.model import Model
+    from tokenplan.ledger.store import Ledger
     from tokenplan.providers.base import ChatModel
     from tokenplan.providers.cooldown import Cooldowns
     from tokenplan.providers.endpoints import ResolvedEndpoint
@@ -69,8 +70,19 @@ class Runtime:
       (default: :func:`build_simulator`); tests inject a ``ScriptedModel``.
     * ``attempt_sink``: receives one ledger ``Attempt`` per model call (the ledger's
       ``append``); ``None`` records nothing.
+    * ``ledger``: a :class:`~tokenplan.ledger.Ledger` the runtime records to (its ``append``
+      becomes the sink) and closes on exit. :meth:`open` uses the settings' ledger file.
     * ``retry_policy``: defaults to ``settings.max_retries`` retries per model.
     """
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, **kwargs: Any) -> Runtime:
+        """The runtime front ends use: every model call is recorded on the settings' ledger."""
+        from tokenplan.ledger.store import Ledger
+        from tokenplan.settings import Settings
+
+        settings = settings if settings is not None else Settings.load()
+        return cls(settings, ledger=Ledger(settings.ledger_file), **kwargs)
 
     def __init__(
         self,
@@ -81,6 +93,7 @@ class Runtime:
         client: httpx.AsyncClient | None = None,
         simulator: ChatModel | None = None,
         attempt_sink: AttemptSink | None = None,
+        ledger: Ledger | None = None,
         retry_policy: RetryPolicy | None = None,
         cooldowns: Cooldowns | None = None,
     ) -> None:
@@ -93,7 +106,8 @@ class Runtime:
         self.catalog = catalog if catalog is not None else load_catalog(self.settings)
         self.cooldowns = cooldowns if cooldowns is not None else Cooldowns()
         self.retry_policy = retry_policy or RetryPolicy(max_attempts=self.settings.max_retries + 1)
-        self.attempt_sink = attempt_sink
+        self.ledger = ledger
+        self.attempt_sink = attempt_sink or (ledger.append if ledger is not None else None)
         self._transport = transport
         self._client = client
         self._owns_client = client is None
@@ -117,10 +131,12 @@ class Runtime:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the shared HTTP client (when the runtime created it)."""
+        """Close the shared HTTP client (when the runtime created it) and the ledger."""
         if self._client is not None and self._owns_client:
             await self._client.aclose()
             self._client = None
+        if self.ledger is not None:
+            self.ledger.close()
 
     @property
     def client(self) -> httpx.AsyncClient:

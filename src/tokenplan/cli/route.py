@@ -17,6 +17,7 @@ from tokenplan.cli._app import app
 if TYPE_CHECKING:
     from tokenplan.catalog.catalog import Catalog
     from tokenplan.routing.decision import RouteDecision
+    from tokenplan.runtime import Runtime
     from tokenplan.settings import Settings
 
 __all__ = ["decide", "read_prompt", "render", "route_catalog", "route_cmd"]
@@ -60,11 +61,27 @@ def route_cmd(
     explain: bool = typer.Option(
         False, "--explain", "-e", help="Show every candidate's score and why others were dropped."
     ),
+    send: bool = typer.Option(
+        False,
+        "--send",
+        help="Also call the chosen model (falling back along the ladder) and print its answer; "
+        "every call is written to the ledger.",
+    ),
+    stream: bool = typer.Option(
+        False, "--stream", help="With --send: stream the answer to stdout as it arrives."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Emit the decision as JSON on stdout."),
 ) -> None:
-    """Pick the model for PROMPT under a strategy and a budget, offline, and say why."""
+    """Pick the model for PROMPT under a strategy and a budget, and say why.
+
+    Works offline. With --send the prompt is answered too (by the offline simulator when no
+    provider key or local server is configured: the output then says it is simulated).
+    """
+    from tokenplan.errors import UsageError
     from tokenplan.settings import Settings
 
+    if stream and not send:
+        raise UsageError("--stream needs --send")
     text = read_prompt(prompt)
     settings = Settings.load(
         {
@@ -73,10 +90,55 @@ def route_cmd(
             "default_max_tokens": max_tokens,
         }
     )
+    if send:
+        from tokenplan._sync import run_sync
+
+        run_sync(_decide_and_send, text, settings, capability, require, strict, stream, as_json)
+        return
     decision = decide(
         text, settings=settings, capability=capability, require=require, strict=strict
     )
     render(decision, explain=explain, as_json=as_json)
+
+
+async def _decide_and_send(
+    text: str,
+    settings: Settings,
+    capability: str | None,
+    require: list[str],
+    strict: bool,
+    stream: bool,
+    as_json: bool,
+) -> None:
+    from tokenplan.cli._send import route_send
+    from tokenplan.runtime import Runtime
+    from tokenplan.types import ChatRequest
+
+    async with Runtime.open(settings) as runtime:
+        decision = decide(
+            text,
+            settings=settings,
+            capability=capability,
+            require=require,
+            strict=strict,
+            runtime=runtime,
+        )
+        if not as_json:
+            from tokenplan.cli._route_view import show
+
+            show(decision, explain=False, next_rungs=_NEXT_RUNGS)
+        request = ChatRequest.from_prompt(
+            text, model=decision.model.id, max_tokens=settings.default_max_tokens
+        )
+        await route_send(
+            runtime,
+            request,
+            [c.model.id for c in decision.ladder],
+            stream=stream,
+            as_json=as_json,
+            budget_usd=settings.route_budget_usd,
+            capability=decision.capability,
+        )
 
 
 def read_prompt(prompt: str) -> str:
@@ -107,11 +169,10 @@ def parse_budget(value: str | None) -> float | None:
 
 
 def route_catalog(settings: Settings) -> Catalog:
-    """The catalog the router uses (the one place to change where it comes from)."""
-    from tokenplan.catalog import Catalog
+    """The catalog the router uses: bundled snapshot, refresh cache and user models."""
+    from tokenplan.catalog import load_catalog
 
-    del settings  # the bundled snapshot for now; at merge: catalog.load_catalog(settings)
-    return Catalog.bundled()
+    return load_catalog(settings)
 
 
 def decide(
@@ -121,12 +182,27 @@ def decide(
     capability: str | None = None,
     require: list[str] | tuple[str, ...] = (),
     strict: bool = True,
+    runtime: Runtime | None = None,
 ) -> RouteDecision:
-    """Route ``text`` with ``settings`` (flags already applied) and return the decision."""
-    from tokenplan.routing.router import Router
+    """Route ``text`` with ``settings`` (flags already applied) and return the decision.
 
+    Only models whose endpoint is usable are offered (every model when nothing is configured:
+    the simulator serves them all); ``auto:latency`` reads median latencies from the ledger.
+    """
+    from tokenplan.routing.router import Router
+    from tokenplan.settings import normalize_strategy
+
+    if runtime is None:
+        from tokenplan.runtime import Runtime
+
+        runtime = Runtime(settings, catalog=route_catalog(settings))
+    latency: dict[str, float] = {}
+    if normalize_strategy(settings.strategy)[1]:
+        from tokenplan.ledger.stats import latency_p50
+
+        latency = latency_p50(settings.ledger_file)
     # Strategy, budget and max_tokens come from ``settings`` (flags > env > config > defaults).
-    router = Router(route_catalog(settings), settings)
+    router = Router(runtime.catalog, settings, available=runtime.available, latency_ms=latency)
     return router.route(text, capability=capability, require=require, strict=strict)
 
 
