@@ -229,3 +229,25 @@ def test_concurrent_calls_never_spend_past_the_budget(limit: float, calls: int, 
     assert budget.spent_usd <= limit + 1e-12
     assert budget.reserved_usd == pytest.approx(0.0, abs=1e-15)
     assert sum(a.cost_usd for a in sink) == pytest.approx(budget.spent_usd)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_rejected_answer_is_recorded_invalid_and_still_returned(stream: bool) -> None:
+    from tokenplan.execution.acceptance import check_output
+
+    sink: list[Attempt] = []
+    m = _metered(ScriptedModel(["not json", '{"ok": true}']), sink)
+    with call_context(accept=lambda r: check_output(r, "json")):
+        if stream:
+            first = [c async for c in m.stream(REQ)][-1].response
+            second = [c async for c in m.stream(REQ)][-1].response
+        else:
+            first = await m.complete(REQ)
+            second = await m.complete(REQ)
+    assert first is not None
+    assert second is not None
+    assert first.text == "not json"
+    assert [a.outcome for a in sink] == ["invalid", "ok"]
+    assert sink[0].error is not None
+    assert sink[0].error.startswith("AcceptanceError: not valid JSON")
+    assert sink[0].cost_usd == pytest.approx(usage_cost(MODEL, first.usage))

@@ -26,6 +26,7 @@ Callers decide from types and fields, never from message text::
     │   ├── ResponseFormatError(raw)     malformed body or stream (retryable)
     │   └── ReplayMissError(prompt_key)  the replay provider has no record (benchmarks)
     ├── AllCandidatesFailed              also an ExceptionGroup of the per-candidate errors
+    ├── AcceptanceError(reason)          an answer failed its step's acceptance check
     └── StepFailedError(step_id)
         └── StepTimeoutError(timeout_s)  a step ran past the executor's step timeout
 
@@ -45,6 +46,7 @@ if sys.version_info < (3, 11):  # pragma: no cover - exercised on 3.10 only
     from exceptiongroup import ExceptionGroup
 
 __all__ = [
+    "AcceptanceError",
     "AllCandidatesFailed",
     "AuthenticationError",
     "BudgetError",
@@ -368,6 +370,14 @@ class AllCandidatesFailed(TokenplanError, ExceptionGroup):
 
     def derive(self, excs: Sequence[Exception]) -> AllCandidatesFailed:  # type: ignore[override]
         return AllCandidatesFailed(self.message, excs)
+
+
+class AcceptanceError(TokenplanError):
+    """A model's answer failed the acceptance check of the step that asked for it."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
 
 
 class StepFailedError(TokenplanError):

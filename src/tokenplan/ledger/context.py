@@ -11,7 +11,7 @@ each anyio task (each concurrent step) sees its own::
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tokenplan.budget import Budget
     from tokenplan.ledger.attempt import AttemptKind
+    from tokenplan.types import ChatResponse
 
 __all__ = ["CallContext", "call_context", "current_context"]
 
@@ -29,7 +30,10 @@ class CallContext:
     """What the metering layer needs to know about the calls made under it.
 
     ``budget`` (if any) is reserved against before each call. ``attempts`` numbers the calls
-    made under this context (1, 2, ...), retries and failovers included.
+    made under this context (1, 2, ...), retries and failovers included. ``accept`` (if any)
+    judges each successful answer: it returns ``None`` to accept it or a short reason, and a
+    rejected answer's ledger line says ``invalid`` with that reason (the answer is still
+    returned: the caller decides whether to escalate).
     """
 
     run_id: str = ""
@@ -38,6 +42,7 @@ class CallContext:
     capability: str | None = None
     escalated_from: str | None = None
     budget: Budget | None = None
+    accept: Callable[[ChatResponse], str | None] | None = field(default=None, compare=False)
     attempts: Iterator[int] = field(default_factory=lambda: itertools.count(1), compare=False)
 
     def next_attempt(self) -> int:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from tokenplan.errors import BudgetError, ResponseFormatError, error_summary
+from tokenplan.errors import AcceptanceError, BudgetError, ResponseFormatError, error_summary
 from tokenplan.ledger.attempt import Attempt, Outcome
 from tokenplan.ledger.context import CallContext, current_context
 from tokenplan.pricing import usage_cost
@@ -172,7 +172,14 @@ class MeteredModel:
             call.reservation.settle(cost)
         if response.cost_usd != cost or response.model != self.model.id:
             response = response.model_copy(update={"cost_usd": cost, "model": self.model.id})
-        self._record(call, "ok", response.usage, cost, None, response.simulated or self.simulated)
+        simulated = response.simulated or self.simulated
+        rejected = call.ctx.accept(response) if call.ctx.accept is not None else None
+        if rejected is None:
+            self._record(call, "ok", response.usage, cost, None, simulated)
+        else:
+            self._record(
+                call, "invalid", response.usage, cost, AcceptanceError(rejected), simulated
+            )
         return response
 
     def _failed(self, call: _Call, exc: BaseException, *, partial_text: str) -> None:
