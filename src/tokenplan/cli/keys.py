@@ -109,9 +109,22 @@ def keys_list(
     if not rows:
         console.print("No keys configured. Add one with: tokenplan keys set PROVIDER")
         return
-    for row in rows:
-        note = " (stored key shadowed)" if row["stored_shadowed"] else ""
-        console.print(f"{row['provider']:<12} {row['key']:<16} {row['source']}{note}")
+    from tokenplan.cli._table import Col, fit, print_tables
+
+    table = fit(
+        (Col("provider"), Col("key"), Col("source"), Col("note", priority=1)),
+        [
+            [
+                str(row["provider"]),
+                str(row["key"]),
+                str(row["source"]),
+                "stored key shadowed" if row["stored_shadowed"] else "",
+            ]
+            for row in rows
+        ],
+        width=console.width,
+    )
+    print_tables(console, table)
 
 
 @keys_app.command("remove")

@@ -166,7 +166,12 @@ def _show_summary(
         return
     if result.totals.attempts == 0:
         _say_empty(reader)
-    view.print_summary(result, ledger=str(reader.path))
+    groups = view.print_summary(result, ledger=str(reader.path))
+    if groups is not None:
+        from tokenplan.cli._output import stderr_console
+        from tokenplan.cli._table import print_tables
+
+        print_tables(stderr_console(), groups)
 
 
 def _show_recent(reader: LedgerReader, *, limit: int, as_json: bool, as_csv: bool) -> None:
@@ -185,9 +190,10 @@ def _show_recent(reader: LedgerReader, *, limit: int, as_json: bool, as_csv: boo
         _say_empty(reader)
         return
     from tokenplan.cli._output import stderr_console
+    from tokenplan.cli._table import print_tables
 
     title = f"Last {len(attempts)} attempt(s) in {reader.path}"
-    stderr_console().print(view.attempts_table(attempts, title=title))
+    print_tables(stderr_console(), view.attempts_table(attempts, title=title))
 
 
 def _say_empty(reader: LedgerReader) -> None:

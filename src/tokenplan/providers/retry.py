@@ -16,9 +16,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import anyio
-import anyio.lowlevel
-
 from tokenplan.errors import ProviderError, ProviderHTTPError
 
 __all__ = ["RetryPolicy", "fast_retries", "is_testing", "recorded_sleeps", "set_testing", "sleep"]
@@ -133,6 +130,11 @@ def fast_retries() -> Iterator[list[float]]:
 
 async def sleep(delay_s: float) -> None:
     """Back off for ``delay_s`` (recorded, and instant, in test mode)."""
+    # Imported here: the runtime (hence this module) is on ``tokenplan route --json``'s
+    # start-up path, which must not pay for anyio.
+    import anyio
+    import anyio.lowlevel
+
     if _TEST_MODE.enabled:
         with _TEST_MODE.lock:
             _TEST_MODE.sleeps.append(delay_s)
