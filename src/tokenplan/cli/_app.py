@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Sequence
+
 import typer
 
 app = typer.Typer(
@@ -38,3 +41,29 @@ def _root(
     ),
 ) -> None:
     """Plan and run LLM work under a hard USD budget."""
+
+
+def app_for(args: Sequence[str]) -> typer.Typer:
+    """The app to run ``args`` with: when they name a registered command or group, a copy of
+    :data:`app` that holds only that one (typer builds the click objects of every command it
+    holds, on every start; one is all a command line needs); otherwise :data:`app` itself, so
+    that ``--help`` lists everything and a misspelt command gets suggestions."""
+    name = next((a for a in args if not a.startswith("-")), None)
+    if name is None:
+        return app
+    commands = [c for c in app.registered_commands if _command_name(c) == name]
+    groups = [g for g in app.registered_groups if isinstance(g.name, str) and g.name == name]
+    if len(commands) + len(groups) != 1:
+        return app
+    slim = copy.copy(app)
+    slim.registered_commands = commands
+    slim.registered_groups = groups
+    return slim
+
+
+def _command_name(info: typer.models.CommandInfo) -> str | None:
+    if isinstance(info.name, str):
+        return info.name
+    if info.callback is None:
+        return None
+    return info.callback.__name__.lower().replace("_", "-")  # typer's default name
