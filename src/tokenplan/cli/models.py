@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from tokenplan.cli._app import app
+from tokenplan.cli._app import app, examples
 
 if TYPE_CHECKING:
     from tokenplan.catalog.model import Model
@@ -14,34 +14,55 @@ if TYPE_CHECKING:
 
 models_app = typer.Typer(
     name="models",
-    help="List the model catalog, or refresh it from OpenRouter.",
     add_completion=False,
     rich_markup_mode=None,
 )
-app.add_typer(models_app, name="models")
+app.add_typer(models_app, name="models", short_help="List models with prices, limits and tiers.")
 
 _SOURCE_LABELS = {"bundled": "", "openrouter-refresh": "refresh", "user": "user"}
 _SHORT = {"code": "code", "reasoning": "reas", "math": "math", "general": "gen"}
 
 
-@models_app.callback(invoke_without_command=True)
+@models_app.callback(
+    invoke_without_command=True,
+    epilog=examples(
+        "tokenplan models",
+        "tokenplan models --tier budget --capability code",
+        "tokenplan models --provider anthropic --json",
+        "tokenplan models refresh",
+        note="Add local or private models in models.toml (see docs/catalog.md); they are "
+        "listed with source 'user'.",
+    ),
+)
 def models_cmd(
     ctx: typer.Context,
     capability: str | None = typer.Option(
         None,
         "--capability",
         "-c",
-        help="Only models offered for this capability (code, reasoning, math, general).",
+        metavar="CAPABILITY",
+        help="Only models offered for this capability: code, reasoning, math or general.",
     ),
     tier: str | None = typer.Option(
-        None, "--tier", "-t", help="Only this tier (budget, mid, flagship, local)."
+        None,
+        "--tier",
+        "-t",
+        metavar="TIER",
+        help="Only this tier: budget, mid, flagship or local.",
     ),
     provider: str | None = typer.Option(
-        None, "--provider", "-p", help="Only this provider (openai, anthropic, openrouter, ...)."
+        None,
+        "--provider",
+        "-p",
+        metavar="PROVIDER",
+        help="Only this provider: openai, anthropic, gemini, openrouter, ...",
     ),
-    as_json: bool = typer.Option(False, "--json", help="Emit the models as JSON on stdout."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the models as JSON on stdout (prices in USD per 1M tokens)."
+    ),
 ) -> None:
-    """List models with prices (USD per million tokens), limits, tier, priors and flags.
+    """List the model catalog: prices in USD per million tokens, context and output limits in
+    tokens, tier, quality priors per capability and feature flags; or refresh it.
 
     The catalog is the bundled snapshot, plus what 'tokenplan models refresh' fetched and the
     models in your models.toml (marked 'refresh' and 'user').
@@ -156,9 +177,12 @@ def _price(usd_per_mtok: float) -> str:
     return f"${usd_per_mtok:,.{max(2, decimals)}f}"
 
 
-@models_app.command("refresh")
+@models_app.command(
+    "refresh",
+    epilog=examples("tokenplan models refresh", "tokenplan models refresh --json"),
+)
 def refresh_cmd(
-    as_json: bool = typer.Option(False, "--json", help="Emit the summary as JSON on stdout."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
 ) -> None:
     """Fetch OpenRouter's model list and merge it into the catalog.
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from tokenplan.cli._app import app
+from tokenplan.cli._app import app, examples
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -16,19 +16,32 @@ if TYPE_CHECKING:
     from tokenplan.settings import Settings
 
 
-@app.command("runs")
+@app.command(
+    "runs",
+    short_help="List plan runs, or show one run's steps, attempts and outputs.",
+    epilog=examples(
+        "tokenplan runs",
+        "tokenplan runs 20250601-0930      # a unique prefix of the id is enough",
+        "tokenplan runs 20250601-093000-ab12 --json",
+        note="Runs are made by 'tokenplan plan GOAL --execute'; each has a folder with its "
+        "plan.json, one output file per step and result.md.",
+    ),
+)
 def runs_cmd(
     run_id: str | None = typer.Argument(
         None,
         metavar="[RUN_ID]",
-        help="Show this run (an id, or a unique prefix of one); omit to list runs.",
+        help="Show this run (its id, or a unique prefix of it); omit to list runs.",
+        show_default=False,
     ),
     limit: int = typer.Option(
-        20, "--limit", "-n", min=1, metavar="N", help="Runs to list (newest first)."
+        20, "--limit", "-n", min=1, metavar="N", help="Runs to list, newest first."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Emit JSON on stdout."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
 ) -> None:
-    """List runs (newest first), or show one run's steps, attempts and where its outputs are."""
+    """List runs, newest first (id, age, status, spend in USD against the budget, steps done,
+    goal), or show one run: its steps with model and cost, every attempt, the escalations and
+    where its outputs are."""
     import logging
 
     from tokenplan.settings import Settings
