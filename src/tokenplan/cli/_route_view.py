@@ -12,8 +12,9 @@ from tokenplan.cli._table import Cell, Col, Fitted, fit, print_tables
 
 if TYPE_CHECKING:
     from tokenplan.routing.decision import RouteDecision
+    from tokenplan.types import ChatResponse
 
-__all__ = ["candidates_table", "dropped_table", "show"]
+__all__ = ["answer_warning", "candidates_table", "dropped_table", "show"]
 
 
 def show(decision: RouteDecision, *, explain: bool, next_rungs: int = 3) -> None:
@@ -26,7 +27,7 @@ def show(decision: RouteDecision, *, explain: bool, next_rungs: int = 3) -> None
     head = Text("→ ", style="bold green")
     head.append(m.id, style="bold green")
     head.append(f"  ({m.tier} tier, {m.provider})", style="dim")
-    con.print(head, soft_wrap=True)
+    con.print(head)
 
     # A label column, so that wrapped lines stay aligned under their text.
     grid = Table.grid(padding=(0, 1), pad_edge=False)
@@ -111,3 +112,20 @@ def dropped_table(decision: RouteDecision, *, width: int) -> Fitted:
     """Every model left out, and why."""
     rows: list[list[Cell]] = [[model_id, why] for model_id, why in decision.dropped.items()]
     return fit(_DROPPED_COLS, rows, width=width, title=f"dropped ({len(rows)})")
+
+
+def answer_warning(response: ChatResponse, *, max_tokens: int | None) -> str | None:
+    """What to tell the user when a sent prompt's answer is unusable as it stands: cut off by
+    the output limit, or empty. ``None`` when the answer is fine."""
+    if response.finish_reason == "length":
+        limit = f"{tokens(max_tokens)} tokens" if max_tokens else "the model's output limit"
+        return (
+            f"the answer was cut off at {limit} (finish_reason 'length'); raise --max-tokens, "
+            "or ask for a shorter answer"
+        )
+    if not response.text.strip():
+        return (
+            f"{response.model} returned an empty answer; run the command again with "
+            "--strategy best_quality, or check 'tokenplan ledger' for what happened"
+        )
+    return None

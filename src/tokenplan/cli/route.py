@@ -167,7 +167,7 @@ async def _decide_and_send(
         request = ChatRequest.from_prompt(
             text, model=decision.model.id, max_tokens=settings.default_max_tokens
         )
-        await route_send(
+        result = await route_send(
             runtime,
             request,
             [c.model.id for c in decision.ladder],
@@ -176,6 +176,14 @@ async def _decide_and_send(
             budget_usd=settings.route_budget_usd,
             capability=decision.capability,
         )
+        if not as_json:
+            from tokenplan.cli._route_view import answer_warning
+
+            warning = answer_warning(result.response, max_tokens=request.max_tokens)
+            if warning is not None:
+                from tokenplan.cli._output import stderr_console
+
+                stderr_console().print(f"warning: {warning}", style="yellow", markup=False)
 
 
 def read_prompt(prompt: str) -> str:

@@ -213,9 +213,8 @@ class Sentences:
     def __init__(self, topic: Topic, rng: Rng) -> None:
         self._topic = topic
         self._rng = rng
-        words = list(topic.words[:6])
-        fill = [w for w in _FALLBACK_WORDS if w not in words]
-        self._words = words or list(_FALLBACK_WORDS[:3])
+        self._words = list(topic.words[:6]) or list(_FALLBACK_WORDS[:3])
+        fill = [w for w in _FALLBACK_WORDS if w not in self._words]
         # The prompt's own words first; stand-ins only once those pairs are used up.
         own = [(a, b) for a in self._words for b in self._words if a != b]
         stand_ins = [(a, b) for a in self._words for b in fill]
