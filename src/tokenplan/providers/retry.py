@@ -10,13 +10,16 @@ wall time and can still assert that ``retry-after`` was honoured.
 
 from __future__ import annotations
 
-import random
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tokenplan.errors import ProviderError, ProviderHTTPError
+
+if TYPE_CHECKING:
+    import random
 
 __all__ = ["RetryPolicy", "fast_retries", "is_testing", "recorded_sleeps", "set_testing", "sleep"]
 
@@ -67,6 +70,8 @@ class RetryPolicy:
         if retry_after is not None:
             delay = retry_after
         else:
+            import random  # here, not at the top: off the CLI's start-up path
+
             cap = min(self.max_delay_s, self.base_delay_s * (2 ** (attempt - 1)))
             delay = (rng or random).uniform(0.0, cap)
         if elapsed_s + delay > self.max_total_s:
