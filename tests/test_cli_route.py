@@ -87,7 +87,7 @@ def test_prompt_from_stdin() -> None:
 
 @pytest.mark.parametrize(("args", "stdin"), [(("",), None), (("   ",), None), (("-",), "  \n")])
 def test_empty_prompt_is_exit_2(args: tuple[str, ...], stdin: str | None) -> None:
-    assert_usage_error(run(*args, stdin=stdin), "empty prompt")
+    assert_usage_error(run(*args, stdin=stdin), "empty: pass the prompt as an argument")
 
 
 def test_unknown_strategy_is_exit_2() -> None:

@@ -53,7 +53,7 @@ def test_send_json_document(isolated_env: Path) -> None:
 def test_stream_without_send_is_a_usage_error() -> None:
     res = run("hi", "--stream")
     assert res.returncode == 2
-    assert res.stderr.strip() == "error: --stream needs --send"
+    assert res.stderr.strip() == "error: --stream needs --send (add --send to call the model)"
 
 
 @pytest.mark.parametrize("stream", [False, True])

@@ -352,9 +352,12 @@ async def test_pathological_prompts_are_answered_quickly() -> None:
 
 
 async def test_stop_sequences_cut_the_answer() -> None:
-    response = await quiet().complete(ask("Explain rainbows.", stop=("##",)))
-    assert response.text == marker("acme/medium") + "\n\n"
-    assert response.finish_reason == "stop"
+    full = await quiet().complete(ask("Write a detailed report on rainbows."))
+    cut = await quiet().complete(ask("Write a detailed report on rainbows.", stop=("###",)))
+    assert "###" in full.text  # a long answer has sections
+    assert cut.text == full.text[: full.text.index("###")]
+    assert cut.text.startswith(marker("acme/medium") + "\n\n## ")
+    assert cut.finish_reason == "stop"
 
 
 # -- invalid answers ------------------------------------------------------------------------------

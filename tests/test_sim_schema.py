@@ -8,7 +8,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sim_helpers import make_catalog
@@ -377,6 +377,8 @@ JUNK = st.recursive(JUNK_LEAVES | JUNK_WORDS, junk_containers, max_leaves=12)
 
 @settings(max_examples=300, deadline=None)
 @given(schema=st.dictionaries(KEYWORDS, JUNK, max_size=5))
+@example(schema={"type": None, "anyOf": [{"minItems": None}], "minItems": None})
+@example(schema={"allOf": [{"properties": 3, "required": "x"}], "properties": {}, "required": []})
 def test_malformed_schemas_never_crash_the_generator(schema: dict[str, Any]) -> None:
     json.dumps(instance(schema, context=CTX, rng=Rng(0)))
 

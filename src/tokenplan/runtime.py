@@ -15,7 +15,6 @@ offline simulator, and front ends print :func:`offline_notice` once.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -38,8 +37,6 @@ if TYPE_CHECKING:
     from tokenplan.settings import Settings
 
 __all__ = ["Runtime", "build_simulator", "load_catalog", "offline_notice"]
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 

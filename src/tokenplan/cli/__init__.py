@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from tokenplan.cli._app import app
+from tokenplan.cli._app import app, app_for
 
 # Each import registers that noun's commands on ``app``.
 from tokenplan.cli import models as _models  # noqa: F401  isort: skip
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = sys.argv[1:] if argv is None else argv
     try:
-        rv = app(args=args, prog_name="tokenplan", standalone_mode=False)
+        rv = app_for(args)(args=args, prog_name="tokenplan", standalone_mode=False)
     except TokenplanError as exc:
         _fail(str(exc), exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):

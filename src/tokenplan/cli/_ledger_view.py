@@ -1,6 +1,7 @@
 """Rendering for ``tokenplan ledger`` and ``tokenplan runs``: rich tables (stderr) and CSV (stdout).
 
-Imported only from command bodies: it pulls in rich.
+Tables fit the terminal (:mod:`tokenplan.cli._table`); money, tokens and times follow
+:mod:`tokenplan.cli._format`. Imported only from command bodies: it pulls in rich.
 """
 
 from __future__ import annotations
@@ -9,18 +10,35 @@ import csv
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
-from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from tokenplan.cli._format import ago, ago_dt, percent, timestamp, tokens, usd
 from tokenplan.cli._output import stderr_console
+from tokenplan.cli._table import Cell, Col, Fitted, fit
 from tokenplan.ledger.attempt import Attempt
 
 if TYPE_CHECKING:
     from tokenplan.ledger.runs import RunInfo
     from tokenplan.ledger.summary import Summary, SummaryRow
+
+__all__ = [
+    "ATTEMPT_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "attempts_table",
+    "clip",
+    "print_summary",
+    "run_steps_table",
+    "runs_table",
+    "summary_table",
+    "usd",
+    "write_attempts_csv",
+    "write_summary_csv",
+]
 
 ATTEMPT_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Attempt))
 SUMMARY_COLUMNS: tuple[str, ...] = (
@@ -42,91 +60,78 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
 )
 
 
-def usd(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if value != 0 and abs(value) < 0.01:
-        return f"${value:,.6f}"
-    return f"${value:,.4f}"
-
-
-def count(value: int) -> str:
-    if value >= 10_000_000:
-        return f"{value / 1_000_000:,.1f}M"
-    if value >= 100_000:
-        return f"{value / 1_000:,.0f}k"
-    return f"{value:,}"
-
-
-def when(ts: float | None) -> str:
-    if ts is None:
-        return "-"
-    try:
-        return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
-    except (OverflowError, OSError, ValueError):
-        return "?"
-
-
-def when_dt(dt: datetime | None) -> str:
-    return "-" if dt is None else dt.astimezone().strftime("%Y-%m-%d %H:%M")
-
-
 def clip(text: str | None, width: int) -> str:
+    """``text`` on one line, at most ``width`` characters (an ellipsis marks the cut)."""
     if not text:
         return ""
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def outcome_style(outcome: str) -> str:
-    return {"ok": "green", "error": "red", "invalid": "yellow"}.get(outcome, "dim")
+def _outcome(outcome: str) -> Text:
+    return Text(
+        outcome, style={"ok": "green", "error": "red", "invalid": "yellow"}.get(outcome, "")
+    )
+
+
+def _width() -> int:
+    return stderr_console().width
 
 
 # -- attempts -------------------------------------------------------------------------------------
 
+_ATTEMPT_COLS = (
+    Col("when", "num", priority=2),
+    Col("run", priority=5),
+    Col("kind", priority=3),
+    Col("step", priority=4),
+    Col("#", "num", priority=6),
+    Col("model", priority=0),
+    Col("sim", priority=4),
+    Col("outcome", priority=0),
+    Col("in", "num", priority=3),
+    Col("out", "num", priority=3),
+    Col("cost", "num", priority=0),
+    Col("ms", "num", priority=6),
+    Col("escalated from", priority=7),
+    Col("error", "text", priority=1, min_width=16, max_width=60),
+)
 
-def attempts_table(attempts: Sequence[Attempt], *, title: str | None = None) -> Table:
+
+def attempts_table(
+    attempts: Sequence[Attempt],
+    *,
+    title: str | None = None,
+    width: int | None = None,
+    now: float | None = None,
+) -> Fitted:
+    """Attempts, one per row; the run column only when they span several runs, the sim column
+    only when some (not all) were simulated (the title says so when all were)."""
     show_run = len({a.run_id for a in attempts}) > 1
-    show_esc = any(a.escalated_from for a in attempts)
-    show_err = any(a.error for a in attempts)
-    table = Table(title=title, title_justify="left", header_style="bold", pad_edge=False)
-    table.add_column("time")
-    if show_run:
-        table.add_column("run", overflow="fold")
-    table.add_column("kind")
-    table.add_column("step")
-    table.add_column("#", justify="right")
-    table.add_column("model", overflow="fold")
-    table.add_column("outcome")
-    table.add_column("in", justify="right")
-    table.add_column("out", justify="right")
-    table.add_column("cost", justify="right")
-    table.add_column("ms", justify="right")
-    if show_esc:
-        table.add_column("escalated from", overflow="fold")
-    if show_err:
-        table.add_column("error", overflow="fold", max_width=40)
+    simulated = sum(a.simulated for a in attempts)
+    if title is not None and attempts and simulated == len(attempts):
+        title += " · all simulated"
+    rows: list[list[Cell]] = []
     for a in attempts:
-        row = [when(a.ts)]
-        if show_run:
-            row.append(escape(a.run_id or "-"))
-        row += [
-            a.kind,
-            escape(a.step_id or "-"),
-            str(a.attempt),
-            escape(a.model) + (" (sim)" if a.simulated else ""),
-            f"[{outcome_style(a.outcome)}]{a.outcome}[/]",
-            count(a.input_tokens),
-            count(a.output_tokens),
-            usd(a.cost_usd),
-            f"{a.latency_ms:,.0f}",
-        ]
-        if show_esc:
-            row.append(escape(a.escalated_from or ""))
-        if show_err:
-            row.append(escape(clip(a.error, 80)))
-        table.add_row(*row)
-    return table
+        rows.append(
+            [
+                ago(a.ts, now=now),
+                (a.run_id or "-") if show_run else "",
+                a.kind,
+                a.step_id or "-",
+                str(a.attempt),
+                a.model,
+                "sim" if a.simulated and simulated < len(attempts) else "",
+                _outcome(a.outcome),
+                tokens(a.input_tokens),
+                tokens(a.output_tokens),
+                usd(a.cost_usd),
+                f"{a.latency_ms:,.0f}",
+                a.escalated_from or "",
+                clip(a.error, 200),
+            ]
+        )
+    return fit(_ATTEMPT_COLS, rows, width=width or _width(), title=title)
 
 
 def write_attempts_csv(attempts: Iterable[Attempt]) -> None:
@@ -140,55 +145,71 @@ def write_attempts_csv(attempts: Iterable[Attempt]) -> None:
 # -- summaries ------------------------------------------------------------------------------------
 
 
-def print_summary(summary: Summary, *, ledger: str) -> None:
+def print_summary(summary: Summary, *, ledger: str) -> Fitted | None:
+    """The totals (stderr); returns the per-group table for the caller to print, if any."""
     console = stderr_console()
     t = summary.totals
-    period = f", {when(t.first_ts)} → {when(t.last_ts)}" if t.attempts else ""
-    console.print(f"[bold]Ledger[/] {escape(ledger)}{period}")
+    period = ""
+    if t.attempts:
+        period = f", {timestamp(t.first_ts)} → {timestamp(t.last_ts)}"
+    console.print(f"[bold]Ledger[/] {escape(ledger)}{escape(period)}")
     grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
+    grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
     grid.add_row("Total spend", usd(t.cost_usd))
     sim = f", {t.simulated:,} simulated" if t.simulated else ""
     grid.add_row(
         "Attempts",
-        f"{t.attempts:,} ({t.ok:,} ok, {100 * t.success_rate:.1f}% success{sim})",
+        f"{t.attempts:,} ({t.ok:,} ok, {percent(t.success_rate)} success{sim})",
     )
     grid.add_row("Wasted spend", f"{usd(t.wasted_usd)} on {t.failed:,} failed attempt(s)")
     grid.add_row("Planner spend", usd(t.planner_usd))
     grid.add_row(
         "Tokens",
-        f"in {count(t.input_tokens)} (cached {count(t.cached_tokens)}) · "
-        f"out {count(t.output_tokens)} (reasoning {count(t.reasoning_tokens)})",
+        f"in {tokens(t.input_tokens)} (cached {tokens(t.cached_tokens)}) · "
+        f"out {tokens(t.output_tokens)} (reasoning {tokens(t.reasoning_tokens)})",
     )
     grid.add_row(
-        f"Savings vs {escape(summary.baseline_model)}",
+        Text(f"Savings vs {summary.baseline_model}"),
         f"{usd(t.savings_usd)} ({t.savings_pct:.1f}%); the baseline would have cost "
         f"{usd(t.baseline_usd)}",
     )
     console.print(grid)
     if summary.by is not None and summary.groups:
-        console.print(summary_table(summary))
+        return summary_table(summary)
+    return None
 
 
-def summary_table(summary: Summary) -> Table:
-    table = Table(header_style="bold", pad_edge=False)
-    table.add_column(summary.by or "", overflow="fold")
-    for name in ("attempts", "success", "spend", "wasted", "planner", "in", "out", "savings"):
-        table.add_column(name, justify="right")
-    for g in summary.groups:
-        table.add_row(
-            escape(g.key or "-"),
+_SUMMARY_COLS = (
+    Col("", priority=0),
+    Col("attempts", "num", priority=2),
+    Col("success", "num", priority=1),
+    Col("spend", "num", priority=0),
+    Col("wasted", "num", priority=3),
+    Col("planner", "num", priority=5),
+    Col("in", "num", priority=4),
+    Col("out", "num", priority=4),
+    Col("savings", "num", priority=2),
+)
+
+
+def summary_table(summary: Summary, *, width: int | None = None) -> Fitted:
+    cols = (Col(summary.by or "group", priority=0), *_SUMMARY_COLS[1:])
+    rows: list[list[Cell]] = [
+        [
+            g.key or "-",
             f"{g.attempts:,}",
-            f"{100 * g.success_rate:.0f}%",
+            percent(g.success_rate),
             usd(g.cost_usd),
             usd(g.wasted_usd),
             usd(g.planner_usd),
-            count(g.input_tokens),
-            count(g.output_tokens),
+            tokens(g.input_tokens),
+            tokens(g.output_tokens),
             f"{usd(g.savings_usd)} ({g.savings_pct:.0f}%)",
-        )
-    return table
+        ]
+        for g in summary.groups
+    ]
+    return fit(cols, rows, width=width or _width())
 
 
 def write_summary_csv(summary: Summary) -> None:
@@ -214,42 +235,73 @@ def _csv_value(v: Any) -> Any:
 
 # -- runs -----------------------------------------------------------------------------------------
 
+_RUN_COLS = (
+    Col("run", priority=0),
+    Col("created", "num", priority=2),
+    Col("status", priority=0),
+    Col("spent", "num", priority=1),
+    Col("budget", "num", priority=3),
+    Col("steps ok", "num", priority=2),
+    Col("goal", "text", priority=0, min_width=12),
+)
 
-def runs_table(runs: Sequence[RunInfo]) -> Table:
-    table = Table(header_style="bold", pad_edge=False)
-    table.add_column("run", no_wrap=True)
-    table.add_column("created", no_wrap=True)
-    table.add_column("goal", max_width=48)
-    table.add_column("status")
-    table.add_column("spend / budget", justify="right")
-    table.add_column("steps ok", justify="right")
-    for r in runs:
-        table.add_row(
-            escape(r.run_id),
-            when_dt(r.created),
-            escape(clip(r.goal, 48)),
-            escape(r.status or "-"),
-            f"{usd(r.spent_usd)} / {usd(r.budget_usd)}",
+
+def runs_table(
+    runs: Sequence[RunInfo], *, width: int | None = None, now: float | None = None
+) -> Fitted:
+    rows: list[list[Cell]] = [
+        [
+            r.run_id,
+            ago_dt(r.created, now=now),
+            r.status or "-",
+            usd(r.spent_usd),
+            usd(r.budget_usd),
             f"{r.steps_ok}/{len(r.steps)}",
-        )
-    return table
+            clip(r.goal, 200),
+        ]
+        for r in runs
+    ]
+    return fit(_RUN_COLS, rows, width=width or _width())
 
 
-def run_steps_table(run: RunInfo) -> Table:
-    table = Table(title="Steps", title_justify="left", header_style="bold", pad_edge=False)
-    for name in ("step", "capability", "status", "model", "attempts", "cost", "output"):
-        table.add_column(name, justify="right" if name in ("attempts", "cost") else "left")
+_STEP_COLS = (
+    Col("step", priority=0),
+    Col("status", priority=0),
+    Col("capability", priority=3),
+    Col("model", priority=1),
+    Col("attempts", "num", priority=4),
+    Col("cost", "num", priority=1),
+    Col("output", priority=5),
+    Col("title", "text", priority=2, min_width=10, max_width=50),
+)
+
+
+def run_steps_table(run: RunInfo, *, width: int | None = None) -> Fitted:
+    rows: list[list[Cell]] = []
     for s in run.steps:
         out = "-"
         if s.output_path is not None:
-            out = str(s.output_path) + ("" if s.output_path.exists() else " (missing)")
-        table.add_row(
-            escape(s.id + (f" - {clip(s.title, 30)}" if s.title else "")),
-            escape(s.capability or "-"),
-            escape(s.status or "-"),
-            escape(s.model or "-"),
-            str(s.attempts),
-            usd(s.cost_usd),
-            escape(out),
+            out = _relative(s.output_path, run.folder)
+            out += "" if s.output_path.exists() else " (missing)"
+        rows.append(
+            [
+                s.id,
+                s.status or "-",
+                s.capability or "-",
+                s.model or "-",
+                str(s.attempts),
+                usd(s.cost_usd),
+                out,
+                clip(s.title, 200),
+            ]
         )
-    return table
+    return fit(_STEP_COLS, rows, width=width or _width(), title="Steps")
+
+
+def _relative(path: Path, folder: Path) -> str:
+    """``path`` relative to the run's folder when it is inside it (outputs are listed under
+    the folder's path), else in full."""
+    try:
+        return str(path.relative_to(folder))
+    except ValueError:
+        return str(path)

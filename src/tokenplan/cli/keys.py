@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from tokenplan.cli._app import app
+from tokenplan.cli._app import app, examples
 
 if TYPE_CHECKING:
     from tokenplan.settings import Settings
@@ -18,10 +18,16 @@ keys_app = typer.Typer(
         "Manage provider API keys. Keys are stored in a file only you can read (mode 0600); "
         "environment variables such as OPENAI_API_KEY take precedence over stored keys."
     ),
+    epilog=examples(
+        "tokenplan keys set openai",
+        'printf %s "$ANTHROPIC_KEY" | tokenplan keys set anthropic',
+        "tokenplan keys list",
+        "tokenplan keys remove openai",
+    ),
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-app.add_typer(keys_app, name="keys")
+app.add_typer(keys_app, name="keys", short_help="Store, list and remove provider API keys.")
 
 
 def _endpoint_names(settings: Settings) -> list[str]:
@@ -41,9 +47,11 @@ def _canonical(provider: str, settings: Settings) -> str:
     return endpoint.name
 
 
-@keys_app.command("set")
+@keys_app.command("set", short_help="Store a key for PROVIDER (prompted, or piped on stdin).")
 def keys_set(
-    provider: str = typer.Argument(..., help="Provider name, e.g. openai, anthropic, gemini."),
+    provider: str = typer.Argument(
+        ..., metavar="PROVIDER", help="Provider name, e.g. openai, anthropic, gemini, openrouter."
+    ),
 ) -> None:
     """Store an API key for PROVIDER (asked for without echo; read from stdin when piped)."""
     from tokenplan.cli._output import stderr_console
@@ -60,7 +68,10 @@ def keys_set(
         key = sys.stdin.readline()
     key = key.strip()
     if not key:
-        raise UsageError("no key given; nothing stored")
+        raise UsageError(
+            "no key given; nothing stored (type it at the prompt, or pipe it: "
+            f'printf %s "$KEY" | tokenplan keys set {name})'
+        )
     store = KeyStore(settings.paths.keys_file)
     store.set(name, key)
     console = stderr_console()
@@ -71,9 +82,9 @@ def keys_set(
             console.print(f"note: {var} is set in the environment and takes precedence")
 
 
-@keys_app.command("list")
+@keys_app.command("list", short_help="List configured keys, masked, and where each comes from.")
 def keys_list(
-    as_json: bool = typer.Option(False, "--json", help="Emit JSON on stdout."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
 ) -> None:
     """List configured keys, masked, with where each comes from (environment or keys file)."""
     from tokenplan.cli._output import emit_json, stderr_console
@@ -109,14 +120,29 @@ def keys_list(
     if not rows:
         console.print("No keys configured. Add one with: tokenplan keys set PROVIDER")
         return
-    for row in rows:
-        note = " (stored key shadowed)" if row["stored_shadowed"] else ""
-        console.print(f"{row['provider']:<12} {row['key']:<16} {row['source']}{note}")
+    from tokenplan.cli._table import Col, fit, print_tables
+
+    table = fit(
+        (Col("provider"), Col("key"), Col("source"), Col("note", priority=1)),
+        [
+            [
+                str(row["provider"]),
+                str(row["key"]),
+                str(row["source"]),
+                "stored key shadowed" if row["stored_shadowed"] else "",
+            ]
+            for row in rows
+        ],
+        width=console.width,
+    )
+    print_tables(console, table)
 
 
-@keys_app.command("remove")
+@keys_app.command("remove", short_help="Delete the stored key for PROVIDER.")
 def keys_remove(
-    provider: str = typer.Argument(..., help="Provider whose stored key to delete."),
+    provider: str = typer.Argument(
+        ..., metavar="PROVIDER", help="Provider whose stored key to delete."
+    ),
 ) -> None:
     """Delete the stored key for PROVIDER (environment variables are not touched)."""
     from tokenplan.cli._output import stderr_console
@@ -127,7 +153,7 @@ def keys_remove(
     settings = Settings.load()
     name = _canonical(provider, settings)
     if not KeyStore(settings.paths.keys_file).remove(name):
-        raise UsageError(f"no stored key for {name}")
+        raise UsageError(f"no stored key for {name} ('tokenplan keys list' shows what is set)")
     stderr_console().print(f"Removed stored key for {name}")
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from tokenplan.cli._app import app
+from tokenplan.cli._app import app, examples
 
 if TYPE_CHECKING:
     from tokenplan.catalog import Catalog
@@ -14,9 +14,23 @@ if TYPE_CHECKING:
     from tokenplan.settings import Settings
 
 _BY_HELP = "Group the summary by model, provider, day, run, capability, kind or tier."
+#: Same as ``Settings.baseline_model``'s default (a test keeps them in step).
+BASELINE_DEFAULT = "openai/gpt-5.4"
 
 
-@app.command("ledger")
+@app.command(
+    "ledger",
+    short_help="Show recent model calls, or spend, waste and savings totals.",
+    epilog=examples(
+        "tokenplan ledger",
+        "tokenplan ledger --summary --since 7d",
+        "tokenplan ledger --by model --since 2025-06-01",
+        "tokenplan ledger --run 20250601-093000-ab12 --outcome invalid",
+        "tokenplan ledger --by day --csv > spend.csv",
+        note="Every model call (planner, steps, route --send, the proxy) is one line of the "
+        "ledger, failed calls included; 'wasted' is what failed calls cost.",
+    ),
+)
 def ledger_cmd(
     summary: bool = typer.Option(
         False, "--summary", "-s", help="Show totals instead of the recent attempts."
@@ -28,12 +42,15 @@ def ledger_cmd(
         None,
         "--since",
         metavar="WHEN",
-        help="Only attempts since: 7d, 12h, 30m, or an ISO date/datetime.",
+        help="Only attempts since: a duration back from now (7d, 12h, 30m) or an ISO date or "
+        "datetime (2025-06-01, 2025-06-01T09:30).",
     ),
     until: str | None = typer.Option(
-        None, "--until", metavar="WHEN", help="Only attempts before (same forms)."
+        None, "--until", metavar="WHEN", help="Only attempts before this (same forms as --since)."
     ),
-    run: str | None = typer.Option(None, "--run", "-r", metavar="RUN_ID", help="Only this run id."),
+    run: str | None = typer.Option(
+        None, "--run", "-r", metavar="RUN_ID", help="Only this run (see 'tokenplan runs')."
+    ),
     kind: str | None = typer.Option(
         None,
         "--kind",
@@ -49,7 +66,11 @@ def ledger_cmd(
         help="Only this model (catalog id, or a bare name like gpt-5).",
     ),
     provider: str | None = typer.Option(
-        None, "--provider", "-p", metavar="PROVIDER", help="Only this provider."
+        None,
+        "--provider",
+        "-p",
+        metavar="PROVIDER",
+        help="Only this provider: openai, anthropic, openrouter, ...",
     ),
     outcome: str | None = typer.Option(
         None,
@@ -64,22 +85,28 @@ def ledger_cmd(
         "-n",
         metavar="N",
         min=1,
-        help="Attempts to list (default 20), or groups to show.",
+        help="Attempts to list, or groups to show.  [default: 20 attempts, every group]",
     ),
     baseline: str | None = typer.Option(
         None,
         "--baseline",
         metavar="MODEL",
-        help="Model that savings are measured against (default openai/gpt-5).",
+        help="Model that savings are measured against: what the same tokens would have cost "
+        f"on it.  [default: {BASELINE_DEFAULT}, or TOKENPLAN_BASELINE_MODEL / config]",
     ),
     file: str | None = typer.Option(
-        None, "--file", metavar="PATH", help="Ledger file to read (default: the configured ledger)."
+        None,
+        "--file",
+        metavar="PATH",
+        help="Ledger file to read.  [default: TOKENPLAN_LEDGER / config, else ledger.jsonl in "
+        "the data folder]",
     ),
-    as_json: bool = typer.Option(False, "--json", help="Emit JSON on stdout."),
-    as_csv: bool = typer.Option(False, "--csv", help="Emit CSV on stdout."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV on stdout."),
 ) -> None:
-    """Show the ledger: the most recent attempts, or with --summary total spend, success rate,
-    wasted and planner spend and savings against a baseline model."""
+    """Show the ledger: the most recent model calls (attempts), or with --summary / --by the
+    total spend in USD, success rate, wasted and planner spend, tokens, and savings against a
+    baseline model."""
     import logging
 
     from tokenplan.errors import UsageError
@@ -88,7 +115,7 @@ def ledger_cmd(
     from tokenplan.settings import Settings
 
     if as_json and as_csv:
-        raise UsageError("--json and --csv are exclusive; choose one")
+        raise UsageError("--json and --csv are exclusive; choose one of them")
     if by is not None and by not in GROUP_KEYS:
         raise UsageError(f"--by: expected one of {', '.join(GROUP_KEYS)}; got {by!r}")
     for option, value, allowed in (
@@ -166,7 +193,12 @@ def _show_summary(
         return
     if result.totals.attempts == 0:
         _say_empty(reader)
-    view.print_summary(result, ledger=str(reader.path))
+    groups = view.print_summary(result, ledger=str(reader.path))
+    if groups is not None:
+        from tokenplan.cli._output import stderr_console
+        from tokenplan.cli._table import print_tables
+
+        print_tables(stderr_console(), groups)
 
 
 def _show_recent(reader: LedgerReader, *, limit: int, as_json: bool, as_csv: bool) -> None:
@@ -185,9 +217,10 @@ def _show_recent(reader: LedgerReader, *, limit: int, as_json: bool, as_csv: boo
         _say_empty(reader)
         return
     from tokenplan.cli._output import stderr_console
+    from tokenplan.cli._table import print_tables
 
     title = f"Last {len(attempts)} attempt(s) in {reader.path}"
-    stderr_console().print(view.attempts_table(attempts, title=title))
+    print_tables(stderr_console(), view.attempts_table(attempts, title=title))
 
 
 def _say_empty(reader: LedgerReader) -> None:

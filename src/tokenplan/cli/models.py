@@ -6,41 +6,63 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from tokenplan.cli._app import app
+from tokenplan.cli._app import app, examples
 
 if TYPE_CHECKING:
     from tokenplan.catalog.model import Model
+    from tokenplan.cli._table import Fitted
 
 models_app = typer.Typer(
     name="models",
-    help="List the model catalog, or refresh it from OpenRouter.",
     add_completion=False,
     rich_markup_mode=None,
 )
-app.add_typer(models_app, name="models")
+app.add_typer(models_app, name="models", short_help="List models with prices, limits and tiers.")
 
 _SOURCE_LABELS = {"bundled": "", "openrouter-refresh": "refresh", "user": "user"}
 _SHORT = {"code": "code", "reasoning": "reas", "math": "math", "general": "gen"}
 
 
-@models_app.callback(invoke_without_command=True)
+@models_app.callback(
+    invoke_without_command=True,
+    epilog=examples(
+        "tokenplan models",
+        "tokenplan models --tier budget --capability code",
+        "tokenplan models --provider anthropic --json",
+        "tokenplan models refresh",
+        note="Add local or private models in models.toml (see docs/catalog.md); they are "
+        "listed with source 'user'.",
+    ),
+)
 def models_cmd(
     ctx: typer.Context,
     capability: str | None = typer.Option(
         None,
         "--capability",
         "-c",
-        help="Only models offered for this capability (code, reasoning, math, general).",
+        metavar="CAPABILITY",
+        help="Only models offered for this capability: code, reasoning, math or general.",
     ),
     tier: str | None = typer.Option(
-        None, "--tier", "-t", help="Only this tier (budget, mid, flagship, local)."
+        None,
+        "--tier",
+        "-t",
+        metavar="TIER",
+        help="Only this tier: budget, mid, flagship or local.",
     ),
     provider: str | None = typer.Option(
-        None, "--provider", "-p", help="Only this provider (openai, anthropic, openrouter, ...)."
+        None,
+        "--provider",
+        "-p",
+        metavar="PROVIDER",
+        help="Only this provider: openai, anthropic, gemini, openrouter, ...",
     ),
-    as_json: bool = typer.Option(False, "--json", help="Emit the models as JSON on stdout."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the models as JSON on stdout (prices in USD per 1M tokens)."
+    ),
 ) -> None:
-    """List models with prices (USD per million tokens), limits, tier, priors and flags.
+    """List the model catalog: prices in USD per million tokens, context and output limits in
+    tokens, tier, quality priors per capability and feature flags; or refresh it.
 
     The catalog is the bundled snapshot, plus what 'tokenplan models refresh' fetched and the
     models in your models.toml (marked 'refresh' and 'user').
@@ -84,66 +106,83 @@ def _choice(value: str | None, allowed: tuple[str, ...], what: str) -> str | Non
 
 
 def _render_table(rows: list[Model], *, total: int) -> None:
-    from rich.table import Table
-
     from tokenplan.cli._output import stderr_console
+    from tokenplan.cli._table import print_tables
 
-    table = Table(
-        title=f"{len(rows)} of {total} models - prices in USD per million tokens",
-        caption="flags: J json_schema, T tools, S streaming, R reasoning",
-        title_justify="left",
-        caption_justify="left",
+    console = stderr_console()
+    fitted = models_table(
+        rows,
+        width=console.width,
+        title=f"{len(rows)} of {total} models · prices in USD per million tokens",
     )
-    table.add_column("model", no_wrap=True)
-    table.add_column("tier")
-    for name in ("in", "out", "cached", "context", "max out"):
-        table.add_column(name, justify="right")
-    table.add_column("priors", no_wrap=True)
-    table.add_column("flags")
-    table.add_column("source")
-    for m in rows:
-        table.add_row(
+    print_tables(console, fitted)
+    legend = [
+        text
+        for column, text in (
+            ("flags", "flags: J json_schema, T tools, S streaming, R reasoning"),
+            ("priors", "priors: quality per capability (reas = reasoning, gen = general)"),
+        )
+        if column not in fitted.hidden
+    ]
+    if legend:
+        console.print(" · ".join(legend), style="dim", markup=False, highlight=False)
+
+
+def models_table(rows: list[Model], *, width: int, title: str | None = None) -> Fitted:
+    """The catalog rows as a table that fits ``width`` (ids and numbers are never cut)."""
+    from tokenplan.cli._format import tokens
+    from tokenplan.cli._table import Col, fit
+
+    cols = (
+        Col("model", priority=0),
+        Col("tier", priority=1),
+        Col("in", "num", priority=0),
+        Col("out", "num", priority=0),
+        Col("cached", "num", priority=4),
+        Col("context", "num", priority=2),
+        Col("max out", "num", priority=3),
+        Col("flags", priority=3),
+        Col("source", priority=5),
+        Col("priors", priority=6),
+    )
+    table_rows = [
+        [
             m.id,
             m.tier,
             _price(m.input_per_mtok),
             _price(m.output_per_mtok),
-            "" if m.cached_input_per_mtok is None else _price(m.cached_input_per_mtok),
-            _tokens(m.context_window),
-            _tokens(m.max_output_tokens),
-            " ".join(
-                f"{_SHORT[c]} {m.quality[c]:.2f}".replace(" 0.", " .") for c in m.capabilities
-            ),
+            "-" if m.cached_input_per_mtok is None else _price(m.cached_input_per_mtok),
+            tokens(m.context_window),
+            tokens(m.max_output_tokens),
             "".join(
                 letter if on else "-"
                 for letter, on in zip(
                     "JTSR", (m.json_schema, m.tools, m.streaming, m.reasoning), strict=True
                 )
             ),
-            _SOURCE_LABELS.get(m.source, m.source),
-        )
-    stderr_console().print(table)
+            _SOURCE_LABELS.get(m.source, m.source) or "-",
+            " ".join(
+                f"{_SHORT[c]} {m.quality[c]:.2f}".replace(" 0.", " .") for c in m.capabilities
+            ),
+        ]
+        for m in rows
+    ]
+    return fit(cols, table_rows, width=width, title=title)
 
 
-def _price(usd: float) -> str:
-    return f"{usd:g}"
+def _price(usd_per_mtok: float) -> str:
+    """A price per million tokens as vendors quote it: ``$0.05``, ``$0.075``, ``$15.00``."""
+    text = f"{usd_per_mtok:,.4f}".rstrip("0")
+    decimals = len(text.split(".")[1])
+    return f"${usd_per_mtok:,.{max(2, decimals)}f}"
 
 
-def _tokens(n: int) -> str:
-    # Powers of two read as 64k / 128k / 1M (how vendors quote them); others in decimal units.
-    if n % 1_048_576 == 0:
-        return f"{n // 1_048_576}M"
-    if n % 1024 == 0:
-        return f"{n // 1024}k"
-    if n >= 1_000_000:
-        return f"{n / 1_000_000:.3g}M"
-    if n >= 1_000:
-        return f"{n / 1_000:.4g}k"
-    return str(n)
-
-
-@models_app.command("refresh")
+@models_app.command(
+    "refresh",
+    epilog=examples("tokenplan models refresh", "tokenplan models refresh --json"),
+)
 def refresh_cmd(
-    as_json: bool = typer.Option(False, "--json", help="Emit the summary as JSON on stdout."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
 ) -> None:
     """Fetch OpenRouter's model list and merge it into the catalog.
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from tokenplan.cli._app import app
+from tokenplan.cli._app import app, examples
 
 if TYPE_CHECKING:
     from tokenplan.catalog.catalog import Catalog
@@ -25,63 +25,100 @@ __all__ = ["decide", "read_prompt", "render", "route_catalog", "route_cmd"]
 _NEXT_RUNGS = 3
 
 
-@app.command("route")
+@app.command(
+    "route",
+    short_help="Pick the model for a prompt and say why; --send answers it.",
+    epilog=examples(
+        'tokenplan route "Write a regex that matches ISO dates"',
+        'tokenplan route "Prove that sqrt(2) is irrational" --strategy best_quality --explain',
+        'tokenplan route "What is 17*23?" --send',
+        'tokenplan route "Summarize the plot of Hamlet" --budget 0.001 --json',
+        "cat question.txt | tokenplan route - --send --stream",
+        note="Without a provider key the answer comes from the offline simulator (it says so); "
+        "every --send call is written to the ledger (see 'tokenplan ledger').",
+    ),
+)
 def route_cmd(
     prompt: str = typer.Argument(
-        ..., metavar="PROMPT", help="The prompt, or - to read it from stdin."
+        ..., metavar="PROMPT", help="The prompt, or - to read it from stdin.", show_default=False
     ),
     strategy: str | None = typer.Option(
         None,
         "--strategy",
         "-s",
-        help="cheapest, balanced, best_quality, or auto, auto:cost, auto:balance, "
-        "auto:quality, auto:latency (default: balanced, or TOKENPLAN_STRATEGY / config).",
+        metavar="STRATEGY",
+        help="How to trade cost for quality: cheapest, balanced, best_quality, or auto, "
+        "auto:cost, auto:balance, auto:quality, auto:latency (auto picks per prompt).  "
+        "[default: balanced, or TOKENPLAN_STRATEGY / config]",
     ),
     budget: str | None = typer.Option(
         None,
         "--budget",
         "-b",
-        help="Ceiling in USD for this call's worst-case cost (default: TOKENPLAN_ROUTE_BUDGET "
-        "/ config, else none).",
+        metavar="USD",
+        help="Ceiling in US dollars on this call's worst-case cost, e.g. 0.01 (a leading $ is "
+        "fine).  [default: none, or TOKENPLAN_ROUTE_BUDGET / config]",
     ),
     max_tokens: int | None = typer.Option(
-        None, "--max-tokens", min=1, help="Output tokens to plan for (default: 1024 or config)."
+        None,
+        "--max-tokens",
+        min=1,
+        metavar="TOKENS",
+        help="Output tokens to plan the cost for (and, with --send, to allow).  "
+        "[default: 1024, or config]",
     ),
     capability: str | None = typer.Option(
-        None, "--capability", "-c", help="Force the capability: code, reasoning, math, general."
+        None,
+        "--capability",
+        "-c",
+        metavar="CAPABILITY",
+        help="Skip the classifier and route for this capability: code, reasoning, math or general.",
     ),
     require: list[str] = typer.Option(
-        [], "--require", "-r", help="Required feature (json_schema, tools, streaming); repeatable."
+        [],
+        "--require",
+        "-r",
+        metavar="FEATURE",
+        help="A feature the model must have: json_schema, tools, streaming or reasoning. "
+        "Repeatable.",
+        show_default=False,
     ),
     strict: bool = typer.Option(
         True,
         "--strict/--no-strict",
-        help="Fail when nothing fits the budget (default), or use the cheapest option anyway.",
+        help="Fail when nothing fits the budget, or use the cheapest model anyway.",
     ),
     explain: bool = typer.Option(
-        False, "--explain", "-e", help="Show every candidate's score and why others were dropped."
+        False,
+        "--explain",
+        "-e",
+        help="Also show the classification, every candidate's score and why the others were "
+        "dropped.",
     ),
     send: bool = typer.Option(
         False,
         "--send",
-        help="Also call the chosen model (falling back along the ladder) and print its answer; "
-        "every call is written to the ledger.",
+        help="Also call the chosen model (falling back along the ladder on errors) and print "
+        "its answer on stdout; every call is written to the ledger.",
     ),
     stream: bool = typer.Option(
-        False, "--stream", help="With --send: stream the answer to stdout as it arrives."
+        False, "--stream", help="With --send: print the answer as it arrives."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Emit the decision as JSON on stdout."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the decision (with --send: the answer) as JSON on stdout."
+    ),
 ) -> None:
     """Pick the model for PROMPT under a strategy and a budget, and say why.
 
-    Works offline. With --send the prompt is answered too (by the offline simulator when no
-    provider key or local server is configured: the output then says it is simulated).
+    The prompt is classified (code, reasoning, math, general; simple to complex), every
+    catalog model that can take it is priced at its worst case, and the strategy picks one;
+    the rest form the fallback ladder. Works offline.
     """
     from tokenplan.errors import UsageError
     from tokenplan.settings import Settings
 
     if stream and not send:
-        raise UsageError("--stream needs --send")
+        raise UsageError("--stream needs --send (add --send to call the model)")
     text = read_prompt(prompt)
     settings = Settings.load(
         {
@@ -130,7 +167,7 @@ async def _decide_and_send(
         request = ChatRequest.from_prompt(
             text, model=decision.model.id, max_tokens=settings.default_max_tokens
         )
-        await route_send(
+        result = await route_send(
             runtime,
             request,
             [c.model.id for c in decision.ladder],
@@ -139,6 +176,14 @@ async def _decide_and_send(
             budget_usd=settings.route_budget_usd,
             capability=decision.capability,
         )
+        if not as_json:
+            from tokenplan.cli._route_view import answer_warning
+
+            warning = answer_warning(result.response, max_tokens=request.max_tokens)
+            if warning is not None:
+                from tokenplan.cli._output import stderr_console
+
+                stderr_console().print(f"warning: {warning}", style="yellow", markup=False)
 
 
 def read_prompt(prompt: str) -> str:
@@ -147,7 +192,8 @@ def read_prompt(prompt: str) -> str:
 
     text = sys.stdin.read() if prompt == "-" else prompt
     if not text.strip():
-        raise UsageError("empty prompt" + (" on stdin" if prompt == "-" else ""))
+        where = "stdin was empty" if prompt == "-" else "the prompt is empty"
+        raise UsageError(f"{where}: pass the prompt as an argument, or - to read it from stdin")
     return text
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from tokenplan.cli._app import app
+from tokenplan.cli._app import app, examples
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -16,19 +16,32 @@ if TYPE_CHECKING:
     from tokenplan.settings import Settings
 
 
-@app.command("runs")
+@app.command(
+    "runs",
+    short_help="List plan runs, or show one run's steps, attempts and outputs.",
+    epilog=examples(
+        "tokenplan runs",
+        "tokenplan runs 20250601-0930      # a unique prefix of the id is enough",
+        "tokenplan runs 20250601-093000-ab12 --json",
+        note="Runs are made by 'tokenplan plan GOAL --execute'; each has a folder with its "
+        "plan.json, one output file per step and result.md.",
+    ),
+)
 def runs_cmd(
     run_id: str | None = typer.Argument(
         None,
         metavar="[RUN_ID]",
-        help="Show this run (an id, or a unique prefix of one); omit to list runs.",
+        help="Show this run (its id, or a unique prefix of it); omit to list runs.",
+        show_default=False,
     ),
     limit: int = typer.Option(
-        20, "--limit", "-n", min=1, metavar="N", help="Runs to list (newest first)."
+        20, "--limit", "-n", min=1, metavar="N", help="Runs to list, newest first."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Emit JSON on stdout."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
 ) -> None:
-    """List runs (newest first), or show one run's steps, attempts and where its outputs are."""
+    """List runs, newest first (id, age, status, spend in USD against the budget, steps done,
+    goal), or show one run: its steps with model and cost, every attempt, the escalations and
+    where its outputs are."""
     import logging
 
     from tokenplan.settings import Settings
@@ -61,8 +74,9 @@ def _list(runs_dir: Path, *, limit: int, as_json: bool) -> None:
         )
         return
     from tokenplan.cli import _ledger_view as view
+    from tokenplan.cli._table import print_tables
 
-    console.print(view.runs_table(runs))
+    print_tables(console, view.runs_table(runs))
 
 
 def _show(settings: Settings, run_id: str, *, as_json: bool) -> None:
@@ -107,38 +121,45 @@ def _render(
 ) -> None:
     from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     from tokenplan.cli import _ledger_view as view
+    from tokenplan.cli._format import timestamp, usd
     from tokenplan.cli._output import stderr_console
+    from tokenplan.cli._table import Fitted, print_tables
 
     console = stderr_console()
     console.print(f"[bold]Run[/] {escape(run.run_id)}  [bold]{escape(run.status or '-')}[/]")
     grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
+    grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
-    grid.add_row("Goal", escape(run.goal or "-"))
-    grid.add_row("Strategy", escape(run.strategy or "-"))
-    grid.add_row("Created", view.when_dt(run.created))
-    grid.add_row("Finished", view.when_dt(run.finished))
+    grid.add_row("Goal", Text(run.goal or "-"))
+    grid.add_row("Strategy", Text(run.strategy or "-"))
+    for label, dt in (("Created", run.created), ("Finished", run.finished)):
+        grid.add_row(label, "-" if dt is None else timestamp(dt.timestamp()))
     grid.add_row(
         "Spend",
-        f"{view.usd(run.spent_usd)} of {view.usd(run.budget_usd)} budget "
-        f"(ledger: {view.usd(ledger_spent)} over {len(attempts)} attempt(s))",
+        f"{usd(run.spent_usd)} of {usd(run.budget_usd)} budget "
+        f"(ledger: {usd(ledger_spent)} over {len(attempts)} attempt(s))",
     )
     grid.add_row("Steps", f"{run.steps_ok}/{len(run.steps)} ok")
+    grid.add_row("Folder", Text(str(run.folder)))
     console.print(grid)
+    tables: list[Fitted] = []
     if run.steps:
-        console.print(view.run_steps_table(run))
+        tables.append(view.run_steps_table(run))
     if attempts:
-        console.print(view.attempts_table(attempts, title="Attempts"))
-    else:
+        tables.append(view.attempts_table(attempts, title="Attempts"))
+    print_tables(console, *tables)
+    if not attempts:
         console.print("no attempts for this run in the ledger", markup=False, highlight=False)
     for a in escalations:
         console.print(
-            f"escalated {escape(a.step_id or '-')}: {escape(a.escalated_from or '')} -> "
-            f"{escape(a.model)} ({escape(a.outcome)})"
+            f"escalated {a.step_id or '-'}: {a.escalated_from or ''} -> {a.model} ({a.outcome})",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
-    console.print(f"[bold]Outputs[/] {escape(str(run.folder))}")
     for label, path in (("plan", run.plan_path), ("result", run.result_path)):
         if path is not None:
-            console.print(f"  {label}: {escape(str(path))}")
+            console.print(f"{label}: {path}", markup=False, highlight=False, soft_wrap=True)

@@ -10,16 +10,16 @@ wall time and can still assert that ``retry-after`` was honoured.
 
 from __future__ import annotations
 
-import random
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-
-import anyio
-import anyio.lowlevel
+from typing import TYPE_CHECKING
 
 from tokenplan.errors import ProviderError, ProviderHTTPError
+
+if TYPE_CHECKING:
+    import random
 
 __all__ = ["RetryPolicy", "fast_retries", "is_testing", "recorded_sleeps", "set_testing", "sleep"]
 
@@ -70,6 +70,8 @@ class RetryPolicy:
         if retry_after is not None:
             delay = retry_after
         else:
+            import random  # here, not at the top: off the CLI's start-up path
+
             cap = min(self.max_delay_s, self.base_delay_s * (2 ** (attempt - 1)))
             delay = (rng or random).uniform(0.0, cap)
         if elapsed_s + delay > self.max_total_s:
@@ -133,6 +135,11 @@ def fast_retries() -> Iterator[list[float]]:
 
 async def sleep(delay_s: float) -> None:
     """Back off for ``delay_s`` (recorded, and instant, in test mode)."""
+    # Imported here: the runtime (hence this module) is on ``tokenplan route --json``'s
+    # start-up path, which must not pay for anyio.
+    import anyio
+    import anyio.lowlevel
+
     if _TEST_MODE.enabled:
         with _TEST_MODE.lock:
             _TEST_MODE.sleeps.append(delay_s)

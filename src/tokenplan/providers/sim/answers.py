@@ -33,6 +33,7 @@ from tokenplan.providers.sim.prompt import (
     task_text,
     wants_json,
 )
+from tokenplan.providers.sim.prose import continuation, prose_answer
 from tokenplan.providers.sim.rng import Rng
 from tokenplan.providers.sim.schema import SchemaContext, instance
 from tokenplan.tokens import estimate_tokens
@@ -93,8 +94,12 @@ def compose(request: ChatRequest, model: Model, *, capability: str, rng: Rng) ->
         text = writer.code_answer(task, model.id, rng.child("code"), language=language)
         return Draft(text, "code", language)
     worked = writer.arithmetic_answer(task) if capability == "math" else None
-    text = writer.prose_answer(
-        task, model.id, rng.child("prose"), hint=length_hint(task), extra_line=worked or ""
+    text = prose_answer(
+        task,
+        writer.marker(model.id),
+        rng.child("prose"),
+        hint=length_hint(task),
+        extra_line=worked or "",
     )
     return Draft(text, "text")
 
@@ -158,26 +163,37 @@ def _malformed_json(text: str, rng: Rng) -> str:
     return "{" + text
 
 
-def runaway(draft: Draft, *, tokens: int) -> str:
-    """``draft`` continued past ``tokens`` tokens, the way a model loops until the limit."""
+def runaway(draft: Draft, *, tokens: int, task: str, rng: Rng) -> str:
+    """``draft`` continued past ``tokens`` tokens, the way a model that does not stop goes on
+    until the limit: JSON and code repeat themselves, prose keeps adding new paragraphs."""
     text = draft.text
-    if draft.is_json:
-        stripped = text.rstrip()
-        if stripped.endswith("}"):
-            head, filler = stripped[:-1] + ', "notes": "', "and further details "
-        elif stripped.endswith("]"):
-            head, filler = stripped[:-1] + ', "', "and further items "
+    if draft.is_json or draft.form == "code":
+        if draft.is_json:
+            stripped = text.rstrip()
+            if stripped.endswith("}"):
+                head, filler = stripped[:-1] + ', "notes": "', "and further details "
+            elif stripped.endswith("]"):
+                head, filler = stripped[:-1] + ', "', "and further items "
+            else:
+                head, filler = stripped.rstrip('"'), " and more"
         else:
-            head, filler = stripped.rstrip('"'), " and more"
-    elif draft.form == "code":
-        fence = text.rfind("```")
-        head = text[:fence] if fence > 0 else text
-        filler = "# handle the remaining cases in the same way\n"
-    else:
-        lines = [line for line in text.splitlines() if line.startswith("- ")] or ["- More."]
-        head, filler = text.rstrip() + "\n", "\n".join(lines) + "\n"
-    out = head
-    while estimate_tokens(out) <= tokens:
-        missing = tokens + 1 - estimate_tokens(out)
-        out += filler * max(1, (missing * 3) // max(1, len(filler)) + 1)
-    return out
+            fence = text.rfind("```")
+            head = text[:fence] if fence > 0 else text
+            filler = "# handle the remaining cases in the same way\n"
+        out = head
+        while estimate_tokens(out) <= tokens:
+            missing = tokens + 1 - estimate_tokens(out)
+            out += filler * max(1, (missing * 3) // max(1, len(filler)) + 1)
+        return out
+    parts = [text.rstrip() + "\n\n"]
+    budget = estimate_tokens(parts[0])
+    more = continuation(task, rng)
+    while True:
+        # Token estimates of pieces add up to about the whole; check the whole now and then.
+        while budget <= tokens:
+            parts.append(next(more))
+            budget += estimate_tokens(parts[-1])
+        out = "".join(parts)
+        if estimate_tokens(out) > tokens:
+            return out
+        budget = estimate_tokens(out)

@@ -242,7 +242,10 @@ class SimulatorModel:
             limit = cap if request.max_tokens else min(cap, RUNAWAY_TOKENS)
             reasoning = min(planned, limit // 4)
             return (
-                truncate(runaway(draft, tokens=limit), limit - reasoning),
+                truncate(
+                    runaway(draft, tokens=limit, task=task_text(request), rng=Rng(key, "runaway")),
+                    limit - reasoning,
+                ),
                 "length",
                 reasoning,
                 kind,

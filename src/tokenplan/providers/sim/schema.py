@@ -399,14 +399,23 @@ def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     """Combine two schemas that must both hold (properties and required are unioned)."""
     out = dict(base)
     for key, value in extra.items():
-        if key == "properties" and isinstance(out.get(key), Mapping):
-            out[key] = {**out[key], **value}
-        elif key == "required" and isinstance(out.get(key), list):
-            out[key] = list(dict.fromkeys([*out[key], *value]))
-        elif key in ("minimum", "minLength", "minItems", "exclusiveMinimum") and key in out:
-            out[key] = max(out[key], value)
-        elif key in ("maximum", "maxLength", "maxItems", "exclusiveMaximum") and key in out:
-            out[key] = min(out[key], value)
-        else:
+        old = out.get(key)
+        if key == "properties" and isinstance(old, Mapping) and isinstance(value, Mapping):
+            out[key] = {**old, **value}
+        elif key == "required" and isinstance(old, list) and isinstance(value, list):
+            out[key] = list(dict.fromkeys([*old, *value]))
+        elif _number(old) and _number(value) and key in _LOWER_BOUNDS:
+            out[key] = max(old, value)
+        elif _number(old) and _number(value) and key in _UPPER_BOUNDS:
+            out[key] = min(old, value)
+        else:  # malformed bounds (null, strings) are the generator's problem, not the merge's
             out[key] = value
     return out
+
+
+_LOWER_BOUNDS = frozenset({"minimum", "minLength", "minItems", "exclusiveMinimum"})
+_UPPER_BOUNDS = frozenset({"maximum", "maxLength", "maxItems", "exclusiveMaximum"})
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -1,7 +1,8 @@
-"""The simulator's answer text: labelled prose, small code that parses, JSON objects.
+"""The simulator's answer text: the marker line, small code that parses, JSON objects, worked
+arithmetic (prose is in :mod:`~tokenplan.providers.sim.prose`).
 
-None of it is a real answer. It is shaped like one (a title, points that reuse the prompt's own
-words, code in a fenced block, a number for simple arithmetic) so that every downstream part -
+None of it is a real answer. It is shaped like one (code in a fenced block, points that reuse
+the prompt's own words, a number for simple arithmetic) so that every downstream part -
 acceptance checks, run folders, the proxy, the CLI - sees realistic output offline.
 """
 
@@ -11,15 +12,11 @@ import ast
 import json
 import operator
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-from tokenplan.providers.sim.prompt import (
-    LengthHint,
-    first_sentence,
-    identifier_from,
-    keywords,
-)
+from tokenplan.providers.sim.prompt import first_sentence, identifier_from, keywords
+from tokenplan.providers.sim.prose import Sentences, topic_of
 from tokenplan.providers.sim.rng import Rng
 
 __all__ = [
@@ -29,7 +26,6 @@ __all__ = [
     "code_answer",
     "json_answer",
     "marker",
-    "prose_answer",
 ]
 
 #: Every free-text answer starts with this (see :func:`marker`).
@@ -39,93 +35,6 @@ MARKER_PREFIX = "[simulated by tokenplan sim as "
 def marker(model_id: str) -> str:
     """The first line of every free-text answer: says what produced it, and that it is fake."""
     return f"{MARKER_PREFIX}{model_id} - not a real model answer]"
-
-
-_POINTS = (
-    "Start with {a}: it constrains every later choice, so settle it before anything else.",
-    "{A} and {b} interact, so check how a change in one shifts the other.",
-    "Work one small example of {a} through by hand and confirm the result.",
-    "The main risk is treating {a} as fixed when it really depends on {b}.",
-    "Keep {a} simple at first and add detail only where {b} demands it.",
-    "Measure {a} before and after each change so the effect of {b} is visible.",
-    "Write down the assumptions behind {a}; they are what a reviewer questions first.",
-    "Where {a} is ambiguous, state the interpretation used and move on.",
-    "Compare at least two options for {a} and record why one of them was chosen.",
-    "{A} matters most where {b} is expensive to change later.",
-    "Explain {a} in one sentence that a newcomer to {b} would understand.",
-    "Edge cases around {b} deserve an explicit note or a test.",
-    "Prefer the option for {a} that keeps {b} easy to verify.",
-    "Group the details of {a} by how much they affect {b}, largest first.",
-)
-_OPENERS = (
-    "This answer addresses: {task}.",
-    "Request: {task}. The points below cover it in order of importance.",
-    "In response to \u201c{task}\u201d, here is a structured answer.",
-)
-_CLOSERS = (
-    "In short: settle {a} first, then revisit {b} with the results in hand.",
-    "Bottom line: {a} drives the outcome; {b} is where to double-check.",
-    "Next step: apply this to {a} and review how {b} changes.",
-)
-
-#: Default answer length in words when the prompt does not say.
-_DEFAULT_WORDS = (100, 220)
-
-
-def prose_answer(
-    task: str, model_id: str, rng: Rng, *, hint: LengthHint | None, extra_line: str = ""
-) -> str:
-    """A labelled markdown answer about ``task``, sized to the prompt's length hint."""
-    words = keywords(task) or ["the request"]
-    head = marker(model_id)
-    head_words = len(head.split())
-    if hint is None:
-        target = rng.randint(*_DEFAULT_WORDS)
-        ceiling = target + 40
-    else:
-        # Word limits count the whole output, the marker line included.
-        ceiling = max(1, hint.max_words - head_words)
-        target = max(1, min(ceiling, rng.randint(hint.min_words, hint.max_words) - head_words))
-    title = first_sentence(task, max_chars=60) or "Answer"
-    lines = [head, "", f"## {title[:1].upper()}{title[1:]}", ""]
-    if extra_line:
-        lines += [extra_line, ""]
-    lines.append(_fill(rng.choice(_OPENERS), words, rng, task=first_sentence(task)))
-    body_words = sum(len(line.split()) for line in lines[2:])
-    # A deterministic shuffle of the templates, so points do not repeat until all are used.
-    order = sorted(range(len(_POINTS)), key=lambda _: rng.random())
-    i = 0
-    while body_words < target:
-        point = "- " + _pair(_POINTS[order[i % len(order)]], words, i)
-        n = len(point.split())
-        if body_words + n > ceiling and body_words > 0:
-            break
-        if i == 0:
-            lines.append("")
-        lines.append(point)
-        body_words += n
-        i += 1
-    closer = _fill(rng.choice(_CLOSERS), words, rng, shift=i)
-    if body_words + len(closer.split()) <= ceiling:
-        lines += ["", closer]
-    return "\n".join(lines) + "\n"
-
-
-def _pair(template: str, words: Sequence[str], i: int) -> str:
-    """``template`` with the i-th pair of keywords (cycling, so pairs vary point to point)."""
-    a = words[i % len(words)]
-    b = words[(i + 1 + i // len(words)) % len(words)] if len(words) > 1 else "the details"
-    if b == a:
-        b = words[(i + 2) % len(words)] if len(words) > 2 else "the details"
-    return template.format(a=a, A=a[:1].upper() + a[1:], b=b, task="")
-
-
-def _fill(template: str, words: Sequence[str], rng: Rng, *, shift: int = 0, task: str = "") -> str:
-    a = words[(shift + rng.randint(0, len(words) - 1)) % len(words)]
-    b = words[(shift + 1 + rng.randint(0, len(words) - 1)) % len(words)]
-    if b == a and len(words) > 1:
-        b = words[(words.index(a) + 1) % len(words)]
-    return template.format(a=a, A=a[:1].upper() + a[1:], b=b, task=task)
 
 
 # -- code -------------------------------------------------------------------------------------
@@ -278,16 +187,14 @@ def _parses(source: str) -> bool:
 
 def json_answer(task: str, model_id: str, rng: Rng) -> str:
     """A JSON object answering ``task`` in JSON mode; its ``note`` field labels it simulated."""
-    words = keywords(task) or ["request"]
+    topic = topic_of(task)
+    say = Sentences(topic, rng.child("points"))
     sentence = first_sentence(task) or "the request"
-    points = [
-        _pair(_POINTS[(i * 5 + rng.randint(0, 4)) % len(_POINTS)], words, i) for i in range(3)
-    ]
     doc: dict[str, Any] = {
         "note": marker(model_id)[1:-1],
         "summary": f"Simulated answer to: {sentence}.",
-        "points": points,
-        "keywords": words[:5],
+        "points": [say.point() for _ in range(3)],
+        "keywords": list(topic.words[:5]) or keywords(task) or ["request"],
     }
     return json.dumps(doc, ensure_ascii=False)
 
