@@ -129,6 +129,9 @@ def _render(
     console.print(grid)
     if run.steps:
         console.print(view.run_steps_table(run))
+        for step in run.steps:
+            for line in (*step.notes, *([step.error] if step.error else [])):
+                console.print(f"  {escape(step.id)}: {escape(line)}", highlight=False)
     if attempts:
         console.print(view.attempts_table(attempts, title="Attempts"))
     else:

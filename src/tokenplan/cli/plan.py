@@ -1,0 +1,358 @@
+"""``tokenplan plan``: plan a goal under a budget, show the plan, and run it (``--execute``).
+
+Heavy modules are imported inside the functions: ``tokenplan --help`` must start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from tokenplan.cli._app import app
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from rich.console import Console
+
+    from tokenplan.cli._progress import ProgressView
+    from tokenplan.execution.executor import Executor
+    from tokenplan.execution.prepare import PlannedRun
+    from tokenplan.execution.records import ExecutionResult
+    from tokenplan.planning.allocator import Allocation
+    from tokenplan.planning.planfile import PlannerInfo
+    from tokenplan.planning.schema import Plan
+    from tokenplan.settings import Settings
+
+__all__ = ["plan_cmd"]
+
+#: Below this console width the plan is shown as a tree (the table needs room for "why").
+_TABLE_MIN_WIDTH = 140
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    goal: str | None
+    from_file: Path | None
+    resume: str | None
+    budget_usd: float | None
+    strategy: str | None
+    max_steps: int | None
+    execute: bool
+    out: Path | None
+    as_json: bool
+    mermaid: bool
+    tree: bool
+
+
+@app.command("plan")
+def plan_cmd(
+    goal: str | None = typer.Argument(
+        None, metavar="[GOAL]", help="What to achieve, in words (- reads it from stdin)."
+    ),
+    budget: str | None = typer.Option(
+        None,
+        "--budget",
+        "-b",
+        metavar="USD",
+        help="Hard ceiling for the whole run, planner included (default: 0.50, or "
+        "TOKENPLAN_BUDGET / config). With --resume: a new ceiling for the run.",
+    ),
+    strategy: str | None = typer.Option(
+        None,
+        "--strategy",
+        "-s",
+        help="How to choose models: cheapest, balanced (default), best_quality.",
+    ),
+    max_steps: int | None = typer.Option(
+        None, "--max-steps", metavar="N", help="Most steps the plan may have (default 12)."
+    ),
+    concurrency: int | None = typer.Option(
+        None,
+        "--concurrency",
+        "-c",
+        metavar="N",
+        help="Most steps running at once (default 8, or TOKENPLAN_CONCURRENCY / config).",
+    ),
+    execute: bool = typer.Option(
+        False, "--execute", "-x", help="Run the plan: steps in parallel, with live progress."
+    ),
+    resume: str | None = typer.Option(
+        None,
+        "--resume",
+        metavar="RUN_ID",
+        help="Run what has not succeeded yet in an earlier run (see 'tokenplan runs').",
+    ),
+    from_file: Path | None = typer.Option(
+        None, "--from", metavar="PLAN_JSON", help="Use an (edited) plan.json instead of a goal."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", metavar="PLAN_JSON", help="Also save the plan to this file."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="JSON on stdout: the plan, or with --execute one event per line."
+    ),
+    mermaid: bool = typer.Option(False, "--mermaid", help="Print the plan as a Mermaid graph."),
+    tree: bool = typer.Option(False, "--tree", help="Show the plan as a tree, not a table."),
+) -> None:
+    """Plan GOAL as a DAG of steps with a model each, under a hard USD budget; --execute runs it.
+
+    Works offline: with no provider key every model call goes to the built-in simulator and
+    the outputs say so. Exit codes: 0 all steps succeeded, 1 some failed or were blocked,
+    2 bad input, 3 budget exhausted (or too small for the plan), 130 interrupted.
+    """
+    opts = _options(goal, from_file, resume, budget, strategy, max_steps, execute, out,
+                    as_json, mermaid, tree)  # fmt: skip
+    from tokenplan._sync import run_sync
+    from tokenplan.settings import Settings
+
+    settings = Settings.load({"concurrency": concurrency})
+    code = run_sync(_main, opts, settings)
+    if code:
+        raise typer.Exit(code)
+
+
+def _options(
+    goal: str | None,
+    from_file: Path | None,
+    resume: str | None,
+    budget: str | None,
+    strategy: str | None,
+    max_steps: int | None,
+    execute: bool,
+    out: Path | None,
+    as_json: bool,
+    mermaid: bool,
+    tree: bool,
+) -> _Options:
+    """Check the flags together; every problem is a one-line :class:`UsageError` (exit 2)."""
+    from tokenplan.errors import UsageError
+    from tokenplan.planning.inputs import (
+        check_budget_usd,
+        check_goal,
+        check_max_steps,
+        check_strategy,
+    )
+
+    if sum(x is not None for x in (goal, from_file, resume)) != 1:
+        raise UsageError("give one of: a GOAL, --from PLAN_JSON, or --resume RUN_ID")
+    if as_json and mermaid:
+        raise UsageError("--json and --mermaid cannot be combined")
+    if resume is not None and (strategy or max_steps or out or mermaid):
+        raise UsageError(
+            "--resume runs the run's saved plan: --strategy, --max-steps, --out and --mermaid "
+            "do not apply"
+        )
+    if goal is not None:
+        goal = check_goal(sys.stdin.read() if goal == "-" else goal)
+    return _Options(
+        goal=goal,
+        from_file=from_file,
+        resume=resume.strip() if resume is not None else None,
+        budget_usd=None if budget is None else check_budget_usd(budget),
+        strategy=None if strategy is None else check_strategy(strategy),
+        max_steps=None if max_steps is None else check_max_steps(max_steps),
+        execute=execute or resume is not None,
+        out=out,
+        as_json=as_json,
+        mermaid=mermaid,
+        tree=tree,
+    )
+
+
+async def _main(opts: _Options, settings: Settings) -> int:
+    import anyio
+
+    from tokenplan.cli._output import stderr_console
+    from tokenplan.cli._progress import make_view
+    from tokenplan.execution.executor import Executor
+    from tokenplan.execution.signals import cancel_on_signals
+    from tokenplan.runtime import Runtime, offline_notice
+
+    console = stderr_console()
+    view = make_view(as_json=opts.as_json, console=console) if opts.execute else None
+    async with Runtime.open(settings) as runtime:
+        notice = offline_notice(runtime)
+        if notice is not None:
+            console.print(
+                f"note: {notice}", style="yellow", markup=False, highlight=False, soft_wrap=True
+            )
+        executor = Executor(runtime, on_event=view)
+        session = _Session(opts, executor, console, view)
+        with anyio.CancelScope() as scope:
+
+            def on_signal() -> None:
+                executor.cancel()
+                if not executor.running:
+                    scope.cancel()
+
+            async with cancel_on_signals(on_signal):
+                code = await session.go()
+        if scope.cancelled_caught:
+            session.interrupted()
+            return 130
+        return code
+
+
+class _Session:
+    """One ``tokenplan plan`` invocation: get the plan, show it, run it, report."""
+
+    def __init__(
+        self,
+        opts: _Options,
+        executor: Executor,
+        console: Console,
+        view: ProgressView | None,
+    ) -> None:
+        self.opts = opts
+        self.executor = executor
+        self.console = console
+        self.view = view
+        self.planned: PlannedRun | None = None
+
+    async def go(self) -> int:
+        opts, executor = self.opts, self.executor
+        if opts.resume is not None:
+            return await self._run(None)
+        if opts.from_file is not None:
+            from tokenplan.planning.planfile import load_plan
+
+            doc = load_plan(opts.from_file, max_steps=opts.max_steps)
+            if not opts.execute:
+                allocation = self._allocate(doc.plan)
+                self._show(doc.plan, allocation, None, run_id=None)
+                return 0
+            self.planned = executor.prepare(
+                doc.plan, budget_usd=opts.budget_usd, strategy=opts.strategy
+            )
+        else:
+            assert opts.goal is not None
+            with self._status("planning"):
+                self.planned = await executor.plan(
+                    opts.goal,
+                    budget_usd=opts.budget_usd,
+                    strategy=opts.strategy,
+                    max_steps=opts.max_steps,
+                )
+        planned = self.planned
+        self._show(planned.plan, planned.allocation, planned.planner, run_id=planned.run_id)
+        if not opts.execute:
+            if not opts.as_json:
+                self.console.print(
+                    f"run it: tokenplan plan --resume {planned.run_id}",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
+            return 0
+        return await self._run(planned)
+
+    async def _run(self, planned: PlannedRun | None) -> int:
+        view = self.view
+        assert view is not None
+        with view:
+            if planned is None:
+                assert self.opts.resume is not None
+                result = await self.executor.resume(
+                    self.opts.resume, budget_usd=self.opts.budget_usd
+                )
+            else:
+                result = await self.executor.run(planned)
+        self._report(result)
+        return result.exit_code
+
+    def _allocate(self, plan: Plan) -> Allocation:
+        from tokenplan.execution.prepare import available_ids
+        from tokenplan.planning.allocator import allocate_for_settings
+
+        runtime = self.executor.runtime
+        return allocate_for_settings(
+            plan,
+            runtime.catalog,
+            runtime.settings,
+            budget_usd=self.opts.budget_usd,
+            strategy=self.opts.strategy,
+            available=available_ids(runtime),
+        )
+
+    def _show(
+        self,
+        plan: Plan,
+        allocation: Allocation,
+        planner: PlannerInfo | None,
+        *,
+        run_id: str | None,
+    ) -> None:
+        opts = self.opts
+        if opts.out is not None:
+            from tokenplan.planning.planfile import save_plan
+
+            save_plan(opts.out, plan, allocation, planner=planner)
+        if opts.as_json:
+            if not opts.execute:
+                from tokenplan.cli._output import emit_json
+                from tokenplan.planning.render import plan_json
+
+                doc = plan_json(plan, allocation, planner=planner)
+                emit_json({**doc, "run_id": run_id} if run_id else doc)
+            return
+        if opts.mermaid:
+            from tokenplan.planning.render import plan_mermaid
+
+            sys.stdout.write(plan_mermaid(plan, allocation))
+            sys.stdout.flush()
+            if not opts.execute:
+                return
+        from tokenplan.planning.render import render_plan
+
+        wide = self.console.width >= _TABLE_MIN_WIDTH
+        render_plan(
+            plan,
+            allocation,
+            planner=planner,
+            console=self.console,
+            view="table" if wide and not opts.tree else "tree",
+        )
+        if opts.out is not None:
+            self.console.print(
+                f"plan saved to {opts.out}", markup=False, highlight=False, soft_wrap=True
+            )
+
+    def _report(self, result: ExecutionResult) -> None:
+        from tokenplan.cli._progress import print_summary, summary_json
+
+        if self.opts.as_json:
+            import orjson
+
+            sys.stdout.buffer.write(orjson.dumps(summary_json(result)) + b"\n")
+            sys.stdout.flush()
+            return
+        print_summary(result, self.console, notice=None)
+        if result.result_text:
+            sys.stdout.write(result.result_text)
+            sys.stdout.flush()
+
+    def _status(self, what: str) -> AbstractContextManager[object]:
+        import contextlib
+
+        if self.opts.as_json or not self.console.is_terminal:
+            return contextlib.nullcontext()
+        return self.console.status(f"{what}...", spinner="dots")
+
+    def interrupted(self) -> None:
+        planned = self.planned
+        if planned is None:
+            self.console.print(
+                "interrupted while planning; nothing ran", markup=False, soft_wrap=True
+            )
+        else:
+            self.console.print(
+                f"interrupted; resume with: tokenplan plan --resume {planned.run_id}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
