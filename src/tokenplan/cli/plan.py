@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from tokenplan.execution.prepare import PlannedRun
     from tokenplan.execution.records import ExecutionResult
     from tokenplan.planning.allocator import Allocation
-    from tokenplan.planning.planfile import PlannerInfo
+    from tokenplan.planning.planfile import PlanDocument, PlannerInfo
     from tokenplan.planning.schema import Plan
     from tokenplan.settings import Settings
 
@@ -37,7 +37,7 @@ _TABLE_MIN_WIDTH = 140
 @dataclass(frozen=True, slots=True)
 class _Options:
     goal: str | None
-    from_file: Path | None
+    document: PlanDocument | None
     resume: str | None
     budget_usd: float | None
     strategy: str | None
@@ -105,12 +105,12 @@ def plan_cmd(
     the outputs say so. Exit codes: 0 all steps succeeded, 1 some failed or were blocked,
     2 bad input, 3 budget exhausted (or too small for the plan), 130 interrupted.
     """
-    opts = _options(goal, from_file, resume, budget, strategy, max_steps, execute, out,
-                    as_json, mermaid, tree)  # fmt: skip
     from tokenplan._sync import run_sync
     from tokenplan.settings import Settings
 
     settings = Settings.load({"concurrency": concurrency})
+    opts = _options(goal, from_file, resume, budget, strategy, max_steps, execute, out,
+                    as_json, mermaid, tree, settings=settings)  # fmt: skip
     code = run_sync(_main, opts, settings)
     if code:
         raise typer.Exit(code)
@@ -128,8 +128,11 @@ def _options(
     as_json: bool,
     mermaid: bool,
     tree: bool,
+    *,
+    settings: Settings,
 ) -> _Options:
-    """Check the flags together; every problem is a one-line :class:`UsageError` (exit 2)."""
+    """Check the flags together, before anything runs; each problem is a one-line
+    :class:`UsageError` (exit 2). A plan file is read and an earlier run looked up here."""
     from tokenplan.errors import UsageError
     from tokenplan.planning.inputs import (
         check_budget_usd,
@@ -149,13 +152,23 @@ def _options(
         )
     if goal is not None:
         goal = check_goal(sys.stdin.read() if goal == "-" else goal)
+    checked_max_steps = None if max_steps is None else check_max_steps(max_steps)
+    document = None
+    if from_file is not None:
+        from tokenplan.planning.planfile import load_plan
+
+        document = load_plan(from_file, max_steps=checked_max_steps)
+    if resume is not None:
+        from tokenplan.ledger.runs import load_run
+
+        resume = load_run(settings.paths.runs_dir, resume).run_id  # a unique prefix is enough
     return _Options(
         goal=goal,
-        from_file=from_file,
-        resume=resume.strip() if resume is not None else None,
+        document=document,
+        resume=resume,
         budget_usd=None if budget is None else check_budget_usd(budget),
         strategy=None if strategy is None else check_strategy(strategy),
-        max_steps=None if max_steps is None else check_max_steps(max_steps),
+        max_steps=checked_max_steps,
         execute=execute or resume is not None,
         out=out,
         as_json=as_json,
@@ -190,8 +203,15 @@ async def _main(opts: _Options, settings: Settings) -> int:
                 if not executor.running:
                     scope.cancel()
 
+            failure: Exception | None = None
+            code = 0
             async with cancel_on_signals(on_signal):
-                code = await session.go()
+                try:
+                    code = await session.go()
+                except Exception as exc:  # raised below, outside the signal task group
+                    failure = exc
+            if failure is not None:
+                raise failure
         if scope.cancelled_caught:
             session.interrupted()
             return 130
@@ -218,10 +238,8 @@ class _Session:
         opts, executor = self.opts, self.executor
         if opts.resume is not None:
             return await self._run(None)
-        if opts.from_file is not None:
-            from tokenplan.planning.planfile import load_plan
-
-            doc = load_plan(opts.from_file, max_steps=opts.max_steps)
+        if opts.document is not None:
+            doc = opts.document
             if not opts.execute:
                 allocation = self._allocate(doc.plan)
                 self._show(doc.plan, allocation, None, run_id=None)

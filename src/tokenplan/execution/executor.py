@@ -342,7 +342,8 @@ class Executor:
             self._sink = None
 
     def _on_settle(self, budget: RunBudget) -> None:
-        if self._sink is not None:
+        # The planner's spend is reported by RunPlanned; spend events belong to the run.
+        if self._sink is not None and self._scheduler is not None:
             self._emit(
                 SpendUpdated(budget.spent_usd, budget.reserved_usd, budget.limit_usd, self._clock())
             )
