@@ -18,6 +18,7 @@ from tokenplan.tokens import estimate_messages_tokens, estimate_tokens
 from tokenplan.types import Message
 
 __all__ = [
+    "SAFETY_TOKENS",
     "SYSTEM_PROMPT",
     "StepInput",
     "StepPrompt",
@@ -36,9 +37,7 @@ SYSTEM_PROMPT = (
 )
 
 #: Tokens kept free beyond the estimate (role markers the estimator may not know about).
-_SAFETY_TOKENS = 32
-#: Output tokens a step keeps even when its prompt crowds the context window.
-_MIN_OUTPUT_TOKENS = 256
+SAFETY_TOKENS = 32
 #: Share of a trimmed input kept from its beginning (the rest from its end).
 _HEAD_SHARE = 2 / 3
 
@@ -122,8 +121,8 @@ def build_step_prompt(
 ) -> StepPrompt:
     """The step's messages for ``model_id``, with room for ``max_tokens`` of output.
 
-    ``max_tokens`` is lowered (not below a small floor) only when the fixed part of the prompt
-    leaves less room than that; then the inputs are trimmed, longest first.
+    When the prompt does not fit, the inputs are trimmed, longest first; ``max_tokens`` is
+    lowered only when the rest of the prompt (system, goal, instructions) leaves less room.
     """
     requirement = acceptance_words(step.acceptance)
     system = SYSTEM_PROMPT + (f"\n\nRequirement: {requirement}" if requirement else "")
@@ -137,12 +136,12 @@ def build_step_prompt(
     sizes = [estimate_tokens(i.text) for i in inputs]
     window = max(1, context_window)
     max_tokens = max(1, min(max_tokens, window))
-    room = window - max_tokens - fixed - _SAFETY_TOKENS
+    room = window - max_tokens - fixed - SAFETY_TOKENS
     if room < 0:
-        # The fixed part crowds out the output: keep a useful answer size, drop the inputs.
-        floor = max(_MIN_OUTPUT_TOKENS, window - fixed - _SAFETY_TOKENS)
-        max_tokens = max(1, min(max_tokens, floor, window))
-        room = max(0, window - max_tokens - fixed - _SAFETY_TOKENS)
+        # The fixed part alone crowds out the output: inputs go first (below), then the
+        # output allowance shrinks to what the window has left.
+        max_tokens = max(1, min(max_tokens, window - fixed - SAFETY_TOKENS))
+        room = max(0, window - max_tokens - fixed - SAFETY_TOKENS)
     texts = [i.text for i in inputs]
     trims: list[Trim] = []
     if sum(sizes) > room:
@@ -153,11 +152,11 @@ def build_step_prompt(
                 trims.append(Trim(item.step_id, size, kept, model_id, window))
     body = head + "".join(_wrap(i, t) for i, t in zip(inputs, texts, strict=True)) + tail
     messages = (Message(role="system", content=system), Message(role="user", content=body))
+    used = estimate_messages_tokens(m.content for m in messages)
+    if used + max_tokens + SAFETY_TOKENS > window:  # cut marks can outweigh tiny inputs
+        max_tokens = max(1, window - used - SAFETY_TOKENS)
     return StepPrompt(
-        messages=messages,
-        input_tokens=estimate_messages_tokens(m.content for m in messages),
-        max_tokens=max_tokens,
-        trims=tuple(trims),
+        messages=messages, input_tokens=used, max_tokens=max_tokens, trims=tuple(trims)
     )
 
 
