@@ -17,25 +17,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, timezone
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tokenplan.errors import UsageError, error_summary
+from tokenplan.errors import UsageError
 from tokenplan.execution.events import (
     ExecutorEvent,
-    RunPlanned,
     SpendUpdated,
-    StepFinished,
-    StepStarted,
 )
 from tokenplan.execution.ladder import Ladder
-from tokenplan.execution.prepare import PlannedRun, write_run
-from tokenplan.execution.records import ExecutionResult, StepRecord, frozen_records
-from tokenplan.execution.report import result_markdown
-from tokenplan.execution.result import RunResult, StepStatus
+from tokenplan.execution.prepare import PlannedRun
+from tokenplan.execution.records import ExecutionResult
 from tokenplan.execution.run_budget import RunBudget
+from tokenplan.execution.run_state import RunState
 from tokenplan.execution.scheduler import Scheduler
 from tokenplan.execution.steps import StepRunner
 
@@ -51,8 +46,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Least time between two rewrites of ``run.json`` while a run goes on.
+#: Least time between two rewrites of ``run.json`` while a run goes on; and at most this share
+#: of the run's time is spent rewriting it (a huge plan's file takes a while to write).
 _WRITE_EVERY_S = 0.5
+_WRITE_SHARE = 0.05
 
 
 class Executor:
@@ -244,32 +241,13 @@ class Executor:
             await self.runtime.aclose()
 
     async def _execute(self, planned: PlannedRun) -> ExecutionResult:
-        plan, folder = planned.plan, planned.folder
+        from tokenplan.planning.schema import step_latency_weight
+
+        plan = planned.plan
         self._t0 = time.perf_counter()
-        records = planned.records
-        for step in plan.steps:
-            if step.id not in records:
-                sa = planned.allocation.for_step(step.id)
-                records[step.id] = StepRecord.for_step(step, model=sa.model, tier=sa.tier)
-            elif step.id not in planned.done:
-                record = records[step.id]
-                record.status, record.error, record.blocked_by = "pending", None, None
-        outputs: dict[str, str] = dict(planned.done)
-        state = _RunState(self, planned, records)
+        state = RunState(planned, simulated=lambda: self._simulated(planned), emit=self._emit)
         state.write("running")
-        self._emit(
-            RunPlanned(
-                planned.run_id,
-                plan.goal,
-                len(plan.steps),
-                planned.budget.limit_usd,
-                planned.budget.spent_usd,
-                str(folder.path),
-                self._simulated(planned, records),
-                resumed=planned.resumed,
-                plan=_plan_doc(planned),
-            )
-        )
+        self._emit(state.planned_event())
         runner = StepRunner(
             runtime=self.runtime,
             plan=plan,
@@ -277,16 +255,14 @@ class Executor:
             budget=planned.budget,
             run_id=planned.run_id,
             ladder=self._ladder(),
-            outputs=outputs,
-            records=records,
-            folder=folder,
+            outputs=state.outputs,
+            records=planned.records,
+            folder=planned.folder,
             max_rungs=self.max_attempts_per_step,
             emit=self._emit,
             clock=self._clock,
         )
         provider = {sa.step_id: sa.provider for sa in planned.allocation.steps}
-        from tokenplan.planning.schema import step_latency_weight
-
         scheduler = Scheduler(
             {s.id: list(s.depends_on) for s in plan.steps},
             runner,
@@ -304,13 +280,13 @@ class Executor:
         try:
             result = await scheduler.run()
         except BaseException:
-            if scheduler.result is not None:
-                state.finish(scheduler.result, outputs)
+            if scheduler.result is not None:  # an outer cancellation: record it, then go on
+                state.finish(scheduler.result)
             raise
         finally:
             self._scheduler = None
             self._cancel_requested = False
-        return state.finish(result, outputs)
+        return state.finish(result)
 
     def _ladder(self) -> Ladder:
         from tokenplan.planning.candidates import CandidateFilter
@@ -325,9 +301,10 @@ class Executor:
         )
         return Ladder(self.runtime.catalog, available=self.runtime.available, flt=flt)
 
-    def _simulated(self, planned: PlannedRun, records: Mapping[str, StepRecord]) -> bool:
+    def _simulated(self, planned: PlannedRun) -> bool:
         planner = planned.planner is not None and planned.planner.simulated
-        return self.runtime.simulated or planner or any(r.simulated for r in records.values())
+        records = planned.records.values()
+        return self.runtime.simulated or planner or any(r.simulated for r in records)
 
     def _clock(self) -> float:
         return time.perf_counter() - self._t0
@@ -347,92 +324,6 @@ class Executor:
             self._emit(
                 SpendUpdated(budget.spent_usd, budget.reserved_usd, budget.limit_usd, self._clock())
             )
-
-
-class _RunState:
-    """Keeps a run's records and ``run.json`` in step with the scheduler's events."""
-
-    def __init__(
-        self, executor: Executor, planned: PlannedRun, records: dict[str, StepRecord]
-    ) -> None:
-        self.executor = executor
-        self.planned = planned
-        self.records = records
-        self.status = "running"
-        self._written = 0.0
-
-    def on_event(self, event: Any) -> None:
-        if isinstance(event, StepStarted):
-            self.records[event.step_id].status = "running"
-        elif isinstance(event, StepFinished):
-            record = self.records[event.step_id]
-            if event.status is StepStatus.SUCCEEDED and event.duration_s is None:
-                pass  # reused from an earlier run: its record stays as it was
-            else:
-                record.status = event.status.value
-                record.blocked_by = event.blocked_by
-                if event.status is not StepStatus.SUCCEEDED and record.error is None:
-                    record.error = _why(event)
-            if time.perf_counter() - self._written >= _WRITE_EVERY_S:
-                self.write(self.status)
-        self.executor._emit(event)
-
-    def write(self, status: str, *, finished: datetime | None = None) -> None:
-        self.status = status
-        simulated = self.executor._simulated(self.planned, self.records)
-        write_run(self.planned, status, simulated=simulated, finished=finished)
-        self._written = time.perf_counter()
-
-    def finish(self, result: RunResult, outputs: Mapping[str, str]) -> ExecutionResult:
-        planned = self.planned
-        for sid, step_result in result.steps.items():
-            record = self.records[sid]
-            if record.status in ("pending", "running"):
-                record.status = step_result.status.value
-        simulated = self.executor._simulated(planned, self.records)
-        text = result_markdown(
-            planned.plan,
-            self.records,
-            outputs,
-            run_id=planned.run_id,
-            status=result.status.value,
-            spent_usd=planned.budget.spent_usd,
-            budget_usd=planned.budget.limit_usd,
-            simulated=simulated,
-        )
-        planned.folder.write_result(text)
-        self.write(result.status.value, finished=datetime.now(timezone.utc))
-        return ExecutionResult(
-            run_id=planned.run_id,
-            folder=planned.folder.path,
-            goal=planned.plan.goal,
-            status=result.status,
-            budget_usd=planned.budget.limit_usd,
-            spent_usd=planned.budget.spent_usd,
-            planner_cost_usd=planned.planner_cost_usd,
-            simulated=simulated,
-            steps=frozen_records(self.records),
-            outputs=dict(outputs),
-            result_text=text,
-            run=result,
-        )
-
-
-def _why(event: StepFinished) -> str | None:
-    if event.status is StepStatus.BLOCKED:
-        return f"blocked: '{event.blocked_by}' did not succeed" if event.blocked_by else None
-    if event.error is not None:
-        summary = error_summary(event.error)
-        return str(summary["message"] or summary["type"])
-    if event.status is StepStatus.NOT_RUN:
-        return "not run: the run stopped first"
-    return None
-
-
-def _plan_doc(planned: PlannedRun) -> dict[str, Any]:
-    from tokenplan.planning.planfile import plan_document
-
-    return plan_document(planned.plan, planned.allocation, planner=planned.planner)
 
 
 def _positive(name: str, value: int | None, default: int) -> int:

@@ -55,6 +55,7 @@ class Ladder:
         self._width = failover_width
         self._factor = reasoning_output_factor
         self._pools: dict[str, list[Model]] = {}
+        self._tiers: dict[tuple[str, str], list[Model]] = {}
 
     def _pool(self, capability: str) -> list[Model]:
         """Models rated for ``capability`` and allowed by the filters, best prior first."""
@@ -75,6 +76,13 @@ class Ladder:
             pool = self._pools[capability] = rated
         return pool
 
+    def _tier_pool(self, capability: str, tier: str) -> list[Model]:
+        key = (capability, tier)
+        found = self._tiers.get(key)
+        if found is None:
+            found = self._tiers[key] = [m for m in self._pool(capability) if m.tier == tier]
+        return found
+
     def fits(self, step: Step, model: Model) -> bool:
         """Whether ``model`` can hold the step's estimated input and output."""
         out = billed_output_tokens(model, step, reasoning_output_factor=self._factor)
@@ -89,10 +97,10 @@ class Ladder:
     def rung(self, step: Step, model: Model) -> list[Model]:
         """``model`` then up to ``failover_width`` usable same-tier alternatives."""
         models = [model]
-        for m in self._pool(step.capability):
+        for m in self._tier_pool(step.capability, model.tier):
             if len(models) > self._width:
                 break
-            if m.tier == model.tier and m.id != model.id and self._usable(step, m):
+            if m.id != model.id and self._usable(step, m):
                 models.append(m)
         return models
 
@@ -109,9 +117,7 @@ class Ladder:
         for tier in tiers:
             if TIER_RANK.get(tier, 0) <= rank:
                 continue
-            usable = [
-                m for m in self._pool(step.capability) if m.tier == tier and self._usable(step, m)
-            ]
+            usable = [m for m in self._tier_pool(step.capability, tier) if self._usable(step, m)]
             if not usable:
                 continue
             affordable = [m for m in usable if self.estimated_cost(step, m) <= budget_left_usd]

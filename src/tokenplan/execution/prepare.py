@@ -279,7 +279,7 @@ def load_planned_run(
         if old is None:
             continue
         records[step.id] = StepRecord.from_run_step(old, step)
-        records[step.id].model = old.model or allocation.for_step(step.id).model
+        records[step.id].model = old.model or records[step.id].model
         if old.status != "succeeded":
             continue
         text = folder.read_step_output(step.id)
@@ -311,9 +311,10 @@ def ledger_spent_usd(runtime: Runtime, run_id: str) -> float:
 
 
 def _fresh_records(plan: Plan, allocation: Allocation) -> dict[str, StepRecord]:
+    chosen = {sa.step_id: sa for sa in allocation.steps}
     return {
-        sa.step_id: StepRecord.for_step(plan.step(sa.step_id), model=sa.model, tier=sa.tier)
-        for sa in allocation.steps
+        s.id: StepRecord.for_step(s, model=chosen[s.id].model, tier=chosen[s.id].tier)
+        for s in plan.steps
     }
 
 

@@ -35,8 +35,9 @@ def result_markdown(
     if simulated:
         lines += [SIMULATED_NOTE, ""]
     sinks = plan.sinks()
+    by_id = {s.id: s for s in plan.steps}
     for sid in sinks:
-        step = plan.step(sid)
+        step = by_id[sid]
         if len(sinks) > 1:
             lines += [f"## {_one_line(step.title)}", ""]
         text = outputs.get(sid)

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from tokenplan.planning.schema import Plan, Step
     from tokenplan.runtime import Runtime
 
-__all__ = ["OUTPUT_HEADROOM", "StepRunner"]
+__all__ = ["OUTPUT_HEADROOM", "OUTPUT_HEADROOM_TOKENS", "TRUNCATED_ALLOWANCE_FACTOR", "StepRunner"]
 
 log = logging.getLogger(__name__)
 
@@ -47,16 +47,21 @@ log = logging.getLogger(__name__)
 #: an answer longer than planned, so it is not cut off (which would force an escalation).
 OUTPUT_HEADROOM = 1.5
 OUTPUT_HEADROOM_TOKENS = 256
+#: An answer cut off by the length limit escalates with this many times the output allowance.
+TRUNCATED_ALLOWANCE_FACTOR = 2.0
 _REASON_CHARS = 300
 
 
 class _Rejected(Exception):
     """A rung gave no usable answer; ``answered_by`` is the model whose answer was rejected."""
 
-    def __init__(self, reason: str, *, answered_by: str | None = None) -> None:
+    def __init__(
+        self, reason: str, *, answered_by: str | None = None, truncated: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.answered_by = answered_by
+        self.truncated = truncated
 
 
 class StepRunner:
@@ -149,10 +154,15 @@ class StepRunner:
         """Try rungs from the allocated model up; the accepted answer, or ``None``."""
         model = self._catalog.get(self._assignment[step.id])
         escalated_from: str | None = None
+        allowance = 1.0
         for rung in range(1, self._max_rungs + 1):
             try:
-                return await self._rung(step, spec, model, rung, inputs, escalated_from)
+                return await self._rung(
+                    step, spec, model, rung, inputs, escalated_from, allowance=allowance
+                )
             except _Rejected as exc:
+                if exc.truncated:  # the answer needed more room than planned: give it twice
+                    allowance *= TRUNCATED_ALLOWANCE_FACTOR
                 escalated_from = exc.answered_by or model.id
                 reasons.append(f"{escalated_from}: {exc.reason}")
                 last = rung == self._max_rungs
@@ -174,6 +184,8 @@ class StepRunner:
         rung_no: int,
         inputs: list[StepInput],
         escalated_from: str | None,
+        *,
+        allowance: float = 1.0,
     ) -> ChatResponse:
         record = self._records[step.id]
         rung = self._ladder.rung(step, model)
@@ -184,7 +196,7 @@ class StepRunner:
             inputs,
             model_id=model.id,
             context_window=window,
-            max_tokens=self._max_tokens(step, model, max_out),
+            max_tokens=self._max_tokens(step, model, max_out, allowance),
         )
         for trim in prompt.trims:
             record.trimmed.append(trim.to_dict())
@@ -218,7 +230,11 @@ class StepRunner:
         self._account(record, response)
         verdict = check_output(response, spec)
         if verdict is not None:
-            raise _Rejected(verdict, answered_by=response.model)
+            raise _Rejected(
+                verdict,
+                answered_by=response.model,
+                truncated=response.finish_reason == "length",
+            )
         return response
 
     async def _call(
@@ -249,11 +265,11 @@ class StepRunner:
                     continue
                 raise short[0] from exc
 
-    def _max_tokens(self, step: Step, model: Model, max_out: int) -> int:
+    def _max_tokens(self, step: Step, model: Model, max_out: int, allowance: float) -> int:
         billed = billed_output_tokens(
             model, step, reasoning_output_factor=DEFAULT_REASONING_OUTPUT_FACTOR
         )
-        want = math.ceil(billed * OUTPUT_HEADROOM) + OUTPUT_HEADROOM_TOKENS
+        want = math.ceil((billed * OUTPUT_HEADROOM + OUTPUT_HEADROOM_TOKENS) * allowance)
         return max(1, min(want, max_out))
 
     # -- bookkeeping --------------------------------------------------------------------------

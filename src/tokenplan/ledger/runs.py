@@ -273,6 +273,7 @@ def _str_or_none(p: Path | None) -> str | None:
 # -- writing ----------------------------------------------------------------------------------
 
 _STEP_FILE_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 def run_document(
@@ -361,8 +362,12 @@ class RunFolder:
         self._write(self.run_file, orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
 
     def write_step_output(self, step_id: str, text: str) -> Path:
+        """Write a step's output (once, before ``run.json`` says the step succeeded: a torn
+        file from a crash is never taken for a finished output, so no rename is needed)."""
         path = self.step_output_file(step_id)
-        self._write(path, text.encode("utf-8", "surrogatepass"))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _CLOEXEC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8", "surrogatepass"))
         return path
 
     def read_step_output(self, step_id: str) -> str | None:
