@@ -118,6 +118,23 @@ async def test_rejected_output_escalates_to_the_next_tier(isolated_env: Path) ->
     assert result.outputs["a"] == "fine answer by m1/medium"
 
 
+async def test_a_cut_off_answer_escalates_with_twice_the_room(isolated_env: Path) -> None:
+    def behaviour(step_id: str, model: str, request: ChatRequest) -> object:
+        if model == "b1/small":
+            return response(request, "and so on " * 50, output_tokens=10**6)  # "length"
+        return "complete answer"
+
+    fake = FakeLLM(behaviour)  # type: ignore[arg-type]
+    plan = make_plan(step("a", model="b1/small"), goal="g")
+    async with runtime(isolated_env, fake) as rt:
+        result = await Executor(rt).run(plan, budget_usd=0.5)
+    assert result.ok
+    first, second = (c.request.max_tokens for c in fake.calls)
+    assert first == 1006  # 500 expected tokens x 1.5 + 256
+    assert second == 2 * first
+    assert result.steps["a"].escalations[0]["reason"] == "output cut off by the length limit"
+
+
 async def test_a_dead_rung_fails_over_then_escalates(isolated_env: Path) -> None:
     def behaviour(step_id: str, model: str, request: ChatRequest) -> object:
         if TIER_OF[model] == "budget":
