@@ -26,7 +26,6 @@ import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -149,7 +148,8 @@ def makespan(n: int, *, seed: int, scale: float) -> dict[str, Any]:
     plan = random_plan(n, seed=seed, window=8)
     with tempfile.TemporaryDirectory() as home:
         result, _, _, _ = anyio.run(lambda: _run(plan, scale=scale, home=home))
-    assert result.ok and result.run is not None, result.counts()
+    assert result.ok, result.counts()
+    assert result.run is not None
     durations = {sid: (s.duration_s or 0.0) for sid, s in result.run.steps.items()}
     graph = {s.id: list(s.depends_on) for s in plan.steps}
     bound, _ = critical_path(graph, durations)
