@@ -146,6 +146,32 @@ def test_execute_json_streams_events(isolated_env: Path) -> None:
     assert summary["spent_usd"] <= summary["budget_usd"]
 
 
+def test_failed_steps_exit_1_and_runs_shows_why(isolated_env: Path, tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    assert cli("plan", GOAL, "--max-steps", "2", "--out", str(plan)).returncode == 0
+    doc = json.loads(plan.read_text())
+    doc["steps"][0]["acceptance"] = "contains:XYZZY"  # no model will ever write that
+    plan.write_text(json.dumps(doc))
+    proc = cli("plan", "--from", str(plan), "--execute", "--budget", "0.2")
+    assert proc.returncode == 1, proc.stderr
+    assert "escalate " in proc.stderr
+    assert "FAILED " in proc.stderr
+    assert "resume (succeeded steps are kept): tokenplan plan --resume " in proc.stderr
+    assert "Not produced" in proc.stdout
+    run_id = proc.stderr.split("details: tokenplan runs ")[1].split()[0]
+    shown = cli("runs", run_id)
+    assert shown.returncode == 0, shown.stderr
+    assert "escalated " in shown.stderr
+    assert "does not contain 'XYZZY'" in shown.stderr
+    # Fix the run's plan by hand and resume it: the failed steps run again.
+    saved = isolated_env / "runs" / run_id / "plan.json"
+    fixed = json.loads(saved.read_text())
+    fixed["steps"][0]["acceptance"] = None
+    saved.write_text(json.dumps(fixed))
+    again = cli("plan", "--resume", run_id)
+    assert again.returncode == 0, again.stderr
+
+
 def test_an_infeasible_budget_exits_3_naming_the_minimum(isolated_env: Path) -> None:
     proc = cli("plan", GOAL, "--budget", "0.002", "--execute")
     assert proc.returncode == 3, proc.stderr
