@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from contextlib import nullcontext
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -222,7 +223,9 @@ class StepRunner:
                 )
             )
         needed = model.worst_case_cost(prompt.input_tokens, prompt.max_tokens)
-        with call_context(escalated_from=escalated_from):
+        # The step's context has escalated_from=None: only an escalated rung needs its own.
+        scope = call_context(escalated_from=escalated_from) if escalated_from else nullcontext()
+        with scope:
             try:
                 response = await self._call(step.id, [m.id for m in rung], request, needed)
             except AllCandidatesFailed as exc:

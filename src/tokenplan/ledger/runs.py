@@ -307,7 +307,7 @@ def run_document(
         "finished": None if finished is None else _iso(finished),
         "strategy": strategy,
         **extra,
-        "steps": [dict(s) for s in steps],
+        "steps": list(steps),
     }
 
 
