@@ -22,10 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tokenplan.errors import UsageError
-from tokenplan.execution.events import (
-    ExecutorEvent,
-    SpendUpdated,
-)
+from tokenplan.execution.events import ExecutorEvent, SpendUpdated
 from tokenplan.execution.ladder import Ladder
 from tokenplan.execution.prepare import PlannedRun
 from tokenplan.execution.records import ExecutionResult
@@ -45,11 +42,6 @@ __all__ = ["Executor", "PlannedRun"]
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-#: Least time between two rewrites of ``run.json`` while a run goes on; and at most this share
-#: of the run's time is spent rewriting it (a huge plan's file takes a while to write).
-_WRITE_EVERY_S = 0.5
-_WRITE_SHARE = 0.05
 
 
 class Executor:
@@ -280,7 +272,7 @@ class Executor:
         try:
             result = await scheduler.run()
         except BaseException:
-            if scheduler.result is not None:  # an outer cancellation: record it, then go on
+            if scheduler.result is not None:  # an outer cancellation: record the run, re-raise
                 state.finish(scheduler.result)
             raise
         finally:

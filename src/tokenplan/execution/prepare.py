@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -85,20 +85,48 @@ def write_run(
     planned: PlannedRun, status: str, *, simulated: bool, finished: datetime | None = None
 ) -> None:
     """Write the run's ``run.json`` with ``status`` and its records as they are now."""
-    doc = run_document(
-        run_id=planned.run_id,
-        goal=planned.plan.goal,
-        status=status,
-        budget_usd=planned.budget.limit_usd,
-        spent_usd=planned.budget.spent_usd,
-        created=planned.created,
-        finished=finished,
+    _write_document(
+        planned.folder,
+        planned.plan,
+        budget=planned.budget,
         strategy=planned.strategy,
-        steps=[r.to_dict() for r in planned.records.values()],
+        created=planned.created,
+        planner=planned.planner,
+        records=planned.records.values(),
+        status=status,
         simulated=simulated,
-        planner=planned.planner.model_dump(mode="json") if planned.planner else None,
+        finished=finished,
     )
-    planned.folder.write_document(doc)
+
+
+def _write_document(
+    folder: RunFolder,
+    plan: Plan,
+    *,
+    budget: RunBudget,
+    strategy: str,
+    created: datetime,
+    planner: PlannerInfo | None,
+    records: Iterable[StepRecord],
+    status: str,
+    simulated: bool,
+    finished: datetime | None,
+) -> None:
+    folder.write_document(
+        run_document(
+            run_id=folder.run_id,
+            goal=plan.goal,
+            status=status,
+            budget_usd=budget.limit_usd,
+            spent_usd=budget.spent_usd,
+            created=created,
+            finished=finished,
+            strategy=strategy,
+            steps=[r.to_dict() for r in records],
+            simulated=simulated,
+            planner=planner.model_dump(mode="json") if planner else None,
+        )
+    )
 
 
 async def plan_run(
@@ -341,21 +369,17 @@ def _write_unallocated(
     planner: PlannerInfo,
     runtime: Runtime,
 ) -> None:
-    records = [StepRecord.for_step(s, model=None, tier=None).to_dict() for s in plan.steps]
-    folder.write_document(
-        run_document(
-            run_id=folder.run_id,
-            goal=plan.goal,
-            status="budget_exhausted",
-            budget_usd=budget.limit_usd,
-            spent_usd=budget.spent_usd,
-            created=created,
-            finished=datetime.now(timezone.utc),
-            strategy=strategy,
-            steps=records,
-            simulated=runtime.simulated or planner.simulated,
-            planner=planner.model_dump(mode="json"),
-        )
+    _write_document(
+        folder,
+        plan,
+        budget=budget,
+        strategy=strategy,
+        created=created,
+        planner=planner,
+        records=[StepRecord.for_step(s, model=None, tier=None) for s in plan.steps],
+        status="budget_exhausted",
+        simulated=runtime.simulated or planner.simulated,
+        finished=datetime.now(timezone.utc),
     )
 
 

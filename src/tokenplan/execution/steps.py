@@ -17,8 +17,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from contextlib import nullcontext
 from collections.abc import Callable, Mapping, MutableMapping
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 from tokenplan.errors import AllCandidatesFailed, BudgetError, StepFailedError, redact
