@@ -275,7 +275,12 @@ class _Session:
             sys.stdout.buffer.write(orjson.dumps(summary_json(result)) + b"\n")
             sys.stdout.flush()
             return
-        print_summary(result, self.console, notice=None)
+        simulated = (
+            "the outputs are simulated (offline simulator), not real model answers"
+            if result.simulated
+            else None
+        )
+        print_summary(result, self.console, notice=simulated)
         if result.result_text:
             sys.stdout.write(result.result_text)
             sys.stdout.flush()
