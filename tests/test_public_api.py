@@ -15,6 +15,8 @@ EXPECTED = {
     "ChatRequest",
     "ChatResponse",
     "Classification",
+    "ExecutionResult",
+    "Executor",
     "FallbackModel",
     "JsonSchemaFormat",
     "Ledger",

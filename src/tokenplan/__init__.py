@@ -18,6 +18,8 @@ _EXPORTS: dict[str, str] = {
     "Catalog": "tokenplan.catalog.catalog",
     "load_catalog": "tokenplan.catalog.loading",
     "Model": "tokenplan.catalog.model",
+    "ExecutionResult": "tokenplan.execution.records",
+    "Executor": "tokenplan.execution.executor",
     "RunResult": "tokenplan.execution.result",
     "RunStatus": "tokenplan.execution.result",
     "StepOutcome": "tokenplan.execution.result",
@@ -81,6 +83,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from tokenplan.catalog.catalog import Catalog as Catalog
     from tokenplan.catalog.loading import load_catalog as load_catalog
     from tokenplan.catalog.model import Model as Model
+    from tokenplan.execution.executor import Executor as Executor
+    from tokenplan.execution.records import ExecutionResult as ExecutionResult
     from tokenplan.execution.result import RunResult as RunResult
     from tokenplan.execution.result import RunStatus as RunStatus
     from tokenplan.execution.result import StepOutcome as StepOutcome

@@ -272,6 +272,13 @@ class Settings:
     max_attempts_per_step: int = field(
         default=4, metadata=_opt("execute.max_attempts_per_step", None, _positive_int)
     )
+    #: Most steps of one provider (endpoint) running at once, on top of ``concurrency``.
+    provider_concurrency: int = field(
+        default=4,
+        metadata=_opt(
+            "execute.provider_concurrency", "TOKENPLAN_PROVIDER_CONCURRENCY", _positive_int
+        ),
+    )
 
     # providers
     #: Force the offline simulator even when keys are configured.

@@ -151,6 +151,9 @@ def _render(
     if attempts:
         tables.append(view.attempts_table(attempts, title="Attempts"))
     print_tables(console, *tables)
+    for step in run.steps:
+        for line in (*step.notes, *([step.error] if step.error else [])):
+            console.print(f"  {step.id}: {line}", markup=False, highlight=False, soft_wrap=True)
     if not attempts:
         console.print("no attempts for this run in the ledger", markup=False, highlight=False)
     for a in escalations:

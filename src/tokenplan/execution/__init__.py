@@ -1,14 +1,25 @@
-"""The executor's core: an event-driven DAG scheduler over step callables.
+"""The executor: an event-driven DAG scheduler over step callables, and the LLM executor on it.
 
-It knows nothing about LLMs: give it a graph and ``async def run_step(step_id)``; it returns a
-:class:`RunResult`. See ``docs/executor.md``.
+The scheduler (:class:`Scheduler`, :func:`run_dag`) knows nothing about LLMs: give it a graph
+and ``async def run_step(step_id)``; it returns a :class:`RunResult`. :class:`Executor` plans
+goals and runs plans with LLM steps (:class:`StepRunner`) under a hard budget, with run folders
+and resume. See ``docs/executor.md``.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from tokenplan.execution.events import (
+    BudgetWait,
     Event,
     EventSink,
+    ExecutorEvent,
     RunFinished,
+    RunPlanned,
     RunStarted,
+    SpendUpdated,
+    StepAttempt,
+    StepEscalated,
     StepFinished,
     StepReady,
     StepStarted,
@@ -28,21 +39,33 @@ from tokenplan.execution.signals import SignalWatch, cancel_on_signals
 
 __all__ = [
     "EXIT_CODES",
+    "BudgetWait",
     "DagIndex",
     "Event",
     "EventSink",
+    "ExecutionResult",
+    "Executor",
+    "ExecutorEvent",
     "Graph",
+    "PlannedRun",
+    "RunBudget",
     "RunFinished",
+    "RunPlanned",
     "RunResult",
     "RunStarted",
     "RunStatus",
     "RunStep",
     "Scheduler",
     "SignalWatch",
+    "SpendUpdated",
+    "StepAttempt",
+    "StepEscalated",
     "StepFinished",
     "StepOutcome",
     "StepReady",
+    "StepRecord",
     "StepResult",
+    "StepRunner",
     "StepStarted",
     "StepStatus",
     "cancel_on_signals",
@@ -50,3 +73,32 @@ __all__ = [
     "exit_code",
     "run_dag",
 ]
+
+# The LLM executor pulls in planning (pydantic, networkx): imported on first use, so code that
+# only needs the scheduler stays light.
+_LAZY: dict[str, str] = {
+    "Executor": "tokenplan.execution.executor",
+    "ExecutionResult": "tokenplan.execution.records",
+    "PlannedRun": "tokenplan.execution.prepare",
+    "RunBudget": "tokenplan.execution.run_budget",
+    "StepRecord": "tokenplan.execution.records",
+    "StepRunner": "tokenplan.execution.steps",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tokenplan.execution' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tokenplan.execution.executor import Executor as Executor
+    from tokenplan.execution.prepare import PlannedRun as PlannedRun
+    from tokenplan.execution.records import ExecutionResult as ExecutionResult
+    from tokenplan.execution.records import StepRecord as StepRecord
+    from tokenplan.execution.run_budget import RunBudget as RunBudget
+    from tokenplan.execution.steps import StepRunner as StepRunner

@@ -27,10 +27,17 @@ if TYPE_CHECKING:
     from anyio.streams.memory import MemoryObjectSendStream
 
 __all__ = [
+    "BudgetWait",
     "Event",
     "EventSink",
+    "ExecutorEvent",
+    "ExecutorEventSink",
     "RunFinished",
+    "RunPlanned",
     "RunStarted",
+    "SpendUpdated",
+    "StepAttempt",
+    "StepEscalated",
     "StepFinished",
     "StepReady",
     "StepStarted",
@@ -126,6 +133,146 @@ class RunFinished:
 
 Event: TypeAlias = RunStarted | StepReady | StepStarted | StepFinished | RunFinished
 EventSink: TypeAlias = "Callable[[Event], object] | MemoryObjectSendStream[Event]"
+
+
+# -- what the LLM executor adds on top of the scheduler's events ---------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlanned:
+    """The executor is about to run ``run_id`` (first event of an executor run).
+
+    ``spent_usd`` is what the run spent before its steps (the planner; on resume, everything
+    so far). ``plan`` is the ``plan.json`` document.
+    """
+
+    kind: ClassVar[str] = "run_planned"
+    run_id: str
+    goal: str
+    steps: int
+    budget_usd: float | None
+    spent_usd: float
+    folder: str
+    simulated: bool
+    resumed: bool = False
+    plan: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    t_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "event": self.kind,
+            "run_id": self.run_id,
+            "goal": self.goal,
+            "steps": self.steps,
+            "budget_usd": self.budget_usd,
+            "spent_usd": self.spent_usd,
+            "folder": self.folder,
+            "simulated": self.simulated,
+            "resumed": self.resumed,
+            "plan": dict(self.plan),
+            "t_s": self.t_s,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StepAttempt:
+    """A step sends its prompt to ``model`` (``rung`` 1 is the allocated model's tier;
+    ``fallbacks`` are the same-tier models the provider layer may fail over to)."""
+
+    kind: ClassVar[str] = "step_attempt"
+    step_id: str
+    model: str
+    tier: str
+    rung: int
+    t_s: float
+    max_tokens: int = 0
+    fallbacks: tuple[str, ...] = ()
+    escalated_from: str | None = None
+    trimmed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "event": self.kind,
+            "step_id": self.step_id,
+            "model": self.model,
+            "tier": self.tier,
+            "rung": self.rung,
+            "max_tokens": self.max_tokens,
+            "fallbacks": list(self.fallbacks),
+            "escalated_from": self.escalated_from,
+            "trimmed": self.trimmed,
+            "t_s": self.t_s,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StepEscalated:
+    """A rung failed (``reason``); the step moves up to ``to_model`` (``None``: no tier left)."""
+
+    kind: ClassVar[str] = "step_escalated"
+    step_id: str
+    from_model: str
+    to_model: str | None
+    reason: str
+    t_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "event": self.kind,
+            "step_id": self.step_id,
+            "from": self.from_model,
+            "to": self.to_model,
+            "reason": self.reason,
+            "t_s": self.t_s,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetWait:
+    """A step's call does not fit the budget while other calls are in flight: it waits for
+    them to settle (their reservations are worst cases)."""
+
+    kind: ClassVar[str] = "budget_wait"
+    step_id: str
+    needed_usd: float
+    available_usd: float
+    t_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "event": self.kind,
+            "step_id": self.step_id,
+            "needed_usd": self.needed_usd,
+            "available_usd": self.available_usd,
+            "t_s": self.t_s,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SpendUpdated:
+    """A model call settled: the run has spent ``spent_usd`` (planner and earlier runs
+    included) and holds ``reserved_usd`` for calls in flight."""
+
+    kind: ClassVar[str] = "spend"
+    spent_usd: float
+    reserved_usd: float
+    budget_usd: float | None
+    t_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "event": self.kind,
+            "spent_usd": self.spent_usd,
+            "reserved_usd": self.reserved_usd,
+            "budget_usd": self.budget_usd,
+            "t_s": self.t_s,
+        }
+
+
+ExecutorEvent: TypeAlias = (
+    Event | RunPlanned | StepAttempt | StepEscalated | BudgetWait | SpendUpdated
+)
+ExecutorEventSink: TypeAlias = "Callable[[ExecutorEvent], object]"
 
 
 def as_callback(sink: EventSink | None) -> Callable[[Event], None] | None:

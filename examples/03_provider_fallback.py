@@ -4,7 +4,7 @@ Starts the loopback fake of the OpenAI, Anthropic and Gemini APIs, makes OpenAI 
 and Anthropic's model vanish (404), then sends a prompt down a three-model ladder and streams
 the answer. Every call is metered; the ledger lines are printed at the end.
 
-    python examples/provider_fallback.py
+    python examples/03_provider_fallback.py
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Explore the model catalog from Python: cheapest capable model per tier, and a cost estimate.
 
-    python examples/01_catalog.py
+    python examples/02_catalog.py
 
 Uses the same layered catalog as ``tokenplan models`` (bundled snapshot, the OpenRouter refresh
 cache and your models.toml), so local models you declared show up too. No network, no keys.
