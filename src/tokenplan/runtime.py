@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from tokenplan.providers.cooldown import Cooldowns
     from tokenplan.providers.endpoints import ResolvedEndpoint
     from tokenplan.providers.fallback import FallbackModel
+    from tokenplan.providers.h1 import H1Transport
     from tokenplan.providers.metered import AttemptSink
     from tokenplan.providers.retry import RetryPolicy
     from tokenplan.settings import Settings
@@ -109,6 +110,7 @@ class Runtime:
         self.ledger = ledger
         self.attempt_sink = attempt_sink or (ledger.append if ledger is not None else None)
         self._transport = transport
+        self._direct: H1Transport | None = None
         self._client = client
         self._owns_client = client is None
         self._simulator = simulator
@@ -144,11 +146,16 @@ class Runtime:
         if self._client is None:
             import httpx
 
+            from tokenplan.providers.h1 import H1Transport
             from tokenplan.providers.transport import default_transport
 
             timeout_s = self.settings.request_timeout_s
+            transport = self._transport or default_transport(self.settings.http_transport)
+            # Provider calls on our own HTTP/1.1 transport skip httpx's request and response
+            # objects (see HTTPChatModel); everything else goes through the client as usual.
+            self._direct = transport if isinstance(transport, H1Transport) else None
             self._client = httpx.AsyncClient(
-                transport=self._transport or default_transport(self.settings.http_transport),
+                transport=transport,
                 timeout=httpx.Timeout(timeout_s, connect=min(10.0, timeout_s)),
                 follow_redirects=False,
             )
@@ -256,8 +263,13 @@ class Runtime:
                 endpoint = resolved.endpoint
                 env_var = endpoint.key_env[0] if endpoint.key_env else ""
                 raise MissingKeyError(endpoint.name, env_var or f"{endpoint.name} key")
+            client = self.client
             inner = HTTPChatModel(
-                model, resolved, client=self.client, timeout_s=self.settings.request_timeout_s
+                model,
+                resolved,
+                client=client,
+                timeout_s=self.settings.request_timeout_s,
+                direct=self._direct,
             )
             provider, simulated = resolved.name, False
         metered = MeteredModel(
