@@ -117,6 +117,7 @@ class Runtime:
         self._stored_keys = KeyStore(self.settings.paths.keys_file).load()
         self._resolved: dict[tuple[str, str], ResolvedEndpoint] = {}
         self._models: dict[str, ChatModel] = {}
+        self._endpoint_names: dict[str, str | None] = {}
         self._simulated: bool | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -294,15 +295,20 @@ class Runtime:
         )
 
     def _endpoint_name(self, model_id: str) -> str | None:
-        if self.simulated:
-            return None
-        model = self.catalog.find(model_id)
-        if model is None:
-            return None
+        # Asked before every rung of every fallback call: resolved once per id.
         try:
-            return self.resolve(model).name
-        except ConfigError:
-            return None
+            return self._endpoint_names[model_id]
+        except KeyError:
+            pass
+        name: str | None = None
+        model = None if self.simulated else self.catalog.find(model_id)
+        if model is not None:
+            try:
+                name = self.resolve(model).name
+            except ConfigError:
+                name = None
+        self._endpoint_names[model_id] = name
+        return name
 
 
 def offline_notice(runtime: Runtime) -> str | None:
