@@ -58,7 +58,6 @@ def completion_body(
                 }
             ],
             "usage": usage_json(response.usage),
-            "system_fingerprint": None,
             "tokenplan": tokenplan,
         }
     )
