@@ -13,14 +13,17 @@ Retries and failover along the ladder are the provider layer's
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tokenplan.errors import ConfigError, UnknownModelError
 from tokenplan.proxy.errors import ApiError
 
 if TYPE_CHECKING:
+    from tokenplan.catalog.model import Model
     from tokenplan.proxy.config import ProxyConfig
+    from tokenplan.routing.decision import RouteDecision
     from tokenplan.routing.router import Router
     from tokenplan.runtime import Runtime
     from tokenplan.types import ChatRequest
@@ -36,6 +39,9 @@ AUTO_MODELS: dict[str, str] = {
     "auto:latency": "balanced, preferring models with low observed latency",
 }
 _HEADER_CHARS = 240
+_CACHE_LIMIT = 4096
+#: Rungs kept beyond ``max_fallbacks``, for when a prompt's exact checks drop some.
+_SPARE_RUNGS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +68,7 @@ class Routes:
                 _known(catalog.find(r), r, f"proxy.fallbacks.{model_id}") for r in rungs
             )
         self._explicit: dict[str, Route] = {}
+        self._rungs: dict[tuple[Any, ...], tuple[Model, ...]] = {}
         self._router: Router | None = None
 
     @property
@@ -120,14 +127,50 @@ class Routes:
 
     def _auto(self, request: ChatRequest, name: str, budget_usd: float | None) -> Route:
         decision = self.router.route(request, strategy=name, budget_usd=budget_usd, strict=False)
+        tokens, out = decision.estimated_input_tokens, decision.max_tokens
+        budget = decision.budget_usd if decision.within_budget else None
         ladder = [decision.model.id]
-        for candidate in decision.ladder:
+        for m in self._next_rungs(decision, request, budget):
             if len(ladder) > self._max_fallbacks:
                 break
-            if candidate.model.id not in ladder:
-                ladder.append(candidate.model.id)
+            # Exact checks for this prompt (the cached order is per prompt size class).
+            if out > m.max_output_tokens or tokens + out > m.context_window:
+                continue
+            if budget is not None and m.worst_case_cost(tokens, out) > budget:
+                continue
+            ladder.append(m.id)
         label = f"{name} {decision.capability}/{decision.complexity}: {decision.reason}"
         return Route(tuple(ladder), _header_text(label), decision.capability)
+
+    def _next_rungs(
+        self, decision: RouteDecision, request: ChatRequest, budget: float | None
+    ) -> tuple[Model, ...]:
+        """The router's ladder after the chosen model, cached per decision class.
+
+        Explaining a decision (``decision.ladder``) walks the whole catalog and costs several
+        times the decision itself; the order only changes with what the key holds (prompt size
+        by powers of two, as the router's own order cache does, and the budget by quarter
+        powers of two), so it is computed once per key.
+        """
+        key = (
+            decision.requested,
+            decision.model.id,
+            decision.capability,
+            decision.complexity,
+            decision.quality_floor,
+            decision.max_tokens,
+            decision.estimated_input_tokens.bit_length(),
+            request.response_format is not None or request.json_mode,
+            None if budget is None else math.floor(4 * math.log2(max(budget, 1e-12))),
+        )
+        rungs = self._rungs.get(key)
+        if rungs is None:
+            keep = self._max_fallbacks + _SPARE_RUNGS
+            rungs = tuple(c.model for c in decision.ladder[1 : 1 + keep])
+            if len(self._rungs) >= _CACHE_LIMIT:
+                self._rungs.clear()
+            self._rungs[key] = rungs
+        return rungs
 
 
 def _known(model: object, name: str, where: str) -> str:
@@ -140,5 +183,9 @@ def _known(model: object, name: str, where: str) -> str:
 
 def _header_text(text: str) -> str:
     """Printable ASCII only (header values), cut to a sane length."""
-    clean = "".join(c if " " <= c <= "~" else "?" for c in text)
+    clean = text if text.isascii() and text.isprintable() else _ascii(text)
     return clean if len(clean) <= _HEADER_CHARS else clean[: _HEADER_CHARS - 3] + "..."
+
+
+def _ascii(text: str) -> str:
+    return "".join(c if " " <= c <= "~" else "?" for c in text)

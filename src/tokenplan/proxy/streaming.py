@@ -67,11 +67,18 @@ async def stream_completion(
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         writer = ChunkWriter(request_id=request_id, created=created, model=model_id)
+        pending: StreamChunk | None = first
+        if first.response is None:  # the first text goes out before anything else is set up
+            if first.delta:
+                body = writer.delta(first.delta)
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+            pending = None
         # Stays empty when the client disconnects (the task group's scope is cancelled).
         outcomes: list[ChatResponse | Exception] = []
         async with anyio.create_task_group() as tg:
+            tg.start_soon(_watch_disconnect, receive, tg.cancel_scope)
             try:
-                outcomes.append(await _relay(first, chunks, writer, send, tg, receive))
+                outcomes.append(await _relay(pending, chunks, writer, send))
             except Exception as exc:  # after the first byte: reported inside the stream
                 outcomes.append(exc)
             tg.cancel_scope.cancel()
@@ -81,30 +88,25 @@ async def stream_completion(
         if isinstance(outcome, Exception):
             await _send_error(send, writer, outcome)
             return
-        body = _ending(app, writer, outcome, parsed, route)
-        await send({"type": "http.response.body", "body": body})
+        await send(
+            {"type": "http.response.body", "body": _ending(app, writer, outcome, parsed, route)}
+        )
 
 
 async def _relay(
-    first: StreamChunk,
+    pending: StreamChunk | None,
     chunks: AsyncIterator[StreamChunk],
     writer: ChunkWriter,
     send: Send,
-    tg: anyio.abc.TaskGroup,
-    receive: Receive,
 ) -> ChatResponse:
     """Forward text until the final response (cancelled if the client disconnects)."""
-    chunk: StreamChunk | None = first
-    watching = False
+    chunk = pending if pending is not None else await _next(chunks)
     while chunk is not None:
         if chunk.response is not None:
             return chunk.response
         if chunk.delta:
             body = writer.delta(chunk.delta)
             await send({"type": "http.response.body", "body": body, "more_body": True})
-        if not watching:  # after the first text is out: time to first token comes first
-            watching = True
-            tg.start_soon(_watch_disconnect, receive, tg.cancel_scope)
         chunk = await _next(chunks)
     raise ResponseFormatError("the model stream ended without a final response")
 
