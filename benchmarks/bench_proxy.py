@@ -210,7 +210,7 @@ def main() -> int:
             finally:
                 proxy_proc.terminate()
                 proxy_proc.wait(timeout=20)
-            ledger_lines = sum(1 for _ in open(Path(home) / "ledger.jsonl"))
+            ledger_lines = len((Path(home) / "ledger.jsonl").read_bytes().splitlines())
         finally:
             fake_proc.terminate()
             fake_proc.wait(timeout=20)
