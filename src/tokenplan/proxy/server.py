@@ -10,8 +10,10 @@ httptools when they are installed, access log off by default.
 from __future__ import annotations
 
 import ipaddress
+import signal
 import socket
 import sys
+import threading
 from typing import TYPE_CHECKING, Any
 
 from tokenplan.errors import ConfigError
@@ -126,13 +128,27 @@ def _run(
         async with runtime:
             await server.serve(sockets=[sock])
 
+    # uvicorn stops gracefully on SIGINT / SIGTERM, then raises the signal again: make SIGTERM
+    # an interrupt too (not an abrupt exit), so both end here, after the runtime was closed.
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if in_main else None
     try:
-        import uvloop
-    except ImportError:  # pragma: no cover - Windows / PyPy
-        import asyncio
+        try:
+            import uvloop
+        except ImportError:  # pragma: no cover - Windows / PyPy
+            import asyncio
 
-        asyncio.run(main())
-    else:
-        uvloop.run(main())
-    sock.close()
-    sys.stderr.flush()
+            asyncio.run(main())
+        else:
+            uvloop.run(main())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        sock.close()
+        sys.stderr.flush()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
