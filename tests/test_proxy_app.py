@@ -479,3 +479,32 @@ async def test_a_client_leaving_mid_stream_closes_the_upstream_stream(isolated_e
     assert slow.closed
     assert 3 <= len(sent) < 20
     assert [line["outcome"] for line in lines] == ["cancelled"]
+
+
+async def test_plain_auto_follows_the_configured_strategy(isolated_env: Path) -> None:
+    body = chat("auto", "What is the capital of France?")
+    async with proxy(isolated_env, env={"TOKENPLAN_STRATEGY": "cheapest"}) as h:
+        plain = await h.client.post("/v1/chat/completions", json=body)
+        balance = await h.client.post(
+            "/v1/chat/completions", json={**body, "model": "auto:balance"}
+        )
+    assert plain.headers["x-tokenplan-route"].startswith("auto general/simple: cheapest with")
+    assert balance.headers["x-tokenplan-route"].startswith(
+        "auto:balance general/simple: best quality for the price"
+    )
+
+
+async def test_lifespan_builds_the_router_up_front(isolated_env: Path) -> None:
+    async with proxy(isolated_env) as h:
+        messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return next(messages)
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await h.app({"type": "lifespan"}, receive, send)
+        assert h.app.routes._router is not None
+    assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]

@@ -8,7 +8,7 @@ Example::
     budget_usd = 20.0           # only when no keys are configured: a ceiling for all requests
     period = "month"            # day | week | month | none (none: a total that never resets)
     max_fallbacks = 3           # extra rungs after the routed model for auto* requests
-    cooldown_s = 300            # a model answering 404/402/403 (or an endpoint 401) rests this long
+    cooldown_s = 300            # how long a model answering 404/402/403 rests (0: not at all)
     max_body_bytes = 8388608
 
     [proxy.fallbacks]           # what an explicitly named model fails over to

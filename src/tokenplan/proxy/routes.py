@@ -126,7 +126,11 @@ class Routes:
         return Route(ladder, "explicit" if len(ladder) == 1 else "explicit+fallbacks")
 
     def _auto(self, request: ChatRequest, name: str, budget_usd: float | None) -> Route:
-        decision = self.router.route(request, strategy=name, budget_usd=budget_usd, strict=False)
+        # Plain ``auto`` follows the configured strategy (routing.strategy).
+        strategy = self._runtime.settings.strategy if name == "auto" else name
+        decision = self.router.route(
+            request, strategy=strategy, budget_usd=budget_usd, strict=False
+        )
         tokens, out = decision.estimated_input_tokens, decision.max_tokens
         budget = decision.budget_usd if decision.within_budget else None
         ladder = [decision.model.id]

@@ -65,11 +65,11 @@ def bind(host: str, port: int) -> socket.socket:
 
 def open_runtime(settings: Settings, config: ProxyConfig) -> Runtime:
     """The proxy's runtime: the settings' ledger, cooldowns that expire (a long-running
-    server must try a model again some time after it answered 404 or 401)."""
+    server must try a model again some time after it answered 404 or 401; 0: no cooldown)."""
     from tokenplan.providers.cooldown import Cooldowns
     from tokenplan.runtime import Runtime
 
-    return Runtime.open(settings, cooldowns=Cooldowns(ttl_s=config.cooldown_s or None))
+    return Runtime.open(settings, cooldowns=Cooldowns(ttl_s=config.cooldown_s))
 
 
 def serve(
