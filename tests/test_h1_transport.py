@@ -362,3 +362,24 @@ async def test_a_key_with_a_line_break_never_reaches_the_wire() -> None:
             await provider.complete(ChatRequest.from_prompt("hi"))
     assert not info.value.retryable
     assert "sk-a" not in str(info.value)
+
+
+async def test_bytes_after_a_response_retire_the_connection() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        while True:
+            await read_request(reader)
+            writer.write(ok(b"answer %d" % n))
+            await writer.drain()
+            if n == 1:
+                await asyncio.sleep(0.05)
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nstray")
+                await writer.drain()
+
+    async with raw_server(handler) as server:
+        transport = H1Transport()
+        origin = Origin("http", "127.0.0.1", server.port)
+        assert (await transport.request(origin, post(origin), timeout_s=5)).content == b"answer 1"
+        await asyncio.sleep(0.2)  # the stray response arrives while the connection is idle
+        assert (await transport.request(origin, post(origin), timeout_s=5)).content == b"answer 2"
+        assert server.connections == 2
+        await transport.aclose()

@@ -145,6 +145,9 @@ class _Connection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
+        if not self.busy:  # bytes nobody asked for: the connection cannot be trusted any more
+            self.close()
+            return
         self.received = True
         try:
             self.parser.feed_data(data)
@@ -297,14 +300,15 @@ class H1Stream:
 class H1Transport(httpx.AsyncBaseTransport):
     """HTTP/1.1 keep-alive connection pool; see the module docstring.
 
-    ``limit`` caps open connections over all origins; ``keepalive_s`` is how long an idle
-    connection is kept; ``ssl_context`` defaults to httpx's (certifi roots).
+    ``limit`` caps open connections over all origins (a request beyond it waits for one);
+    ``keepalive_s`` is how long an idle connection is kept; ``ssl_context`` defaults to httpx's
+    (certifi roots).
     """
 
     def __init__(
         self,
         *,
-        limit: int = 100,
+        limit: int = 512,
         keepalive_s: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
