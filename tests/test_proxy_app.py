@@ -71,7 +71,7 @@ async def test_completion_matches_the_spec_with_cost_headers_and_one_ledger_line
         "openai/o-mini",
         "ok",
     )
-    assert line["step_id"] == body["id"]
+    assert line["step_id"] == body["id"] == r.headers["x-request-id"]
     assert line["cost_usd"] == pytest.approx(cost)
 
 

@@ -179,7 +179,9 @@ class ProxyApp:
             response = await model.complete(request)
         info = self.tokenplan_info(response, route)
         body = completion_body(response, request_id=request_id, created=created, tokenplan=info)
-        headers = self.result_headers(response.model, response.provider, route, response.simulated)
+        headers = self.result_headers(
+            request_id, response.model, response.provider, route, response.simulated
+        )
         headers.append((b"x-tokenplan-cost-usd", _usd(info["cost_usd"])))
         if info["saved_usd"] is not None:
             headers.append((b"x-tokenplan-saved-usd", _usd(info["saved_usd"])))
@@ -237,9 +239,10 @@ class ProxyApp:
         return rt.resolve(rt.catalog.get(model_id)).name
 
     def result_headers(
-        self, model_id: str, provider: str, route: Route, simulated: bool
+        self, request_id: str, model_id: str, provider: str, route: Route, simulated: bool
     ) -> list[tuple[bytes, bytes]]:
         headers = [
+            (b"x-request-id", request_id.encode()),
             (b"x-tokenplan-model", model_id.encode("latin-1", "replace")),
             (b"x-tokenplan-provider", provider.encode("latin-1", "replace")),
             (b"x-tokenplan-route", route.label.encode("ascii", "replace")),

@@ -60,10 +60,11 @@ async def stream_completion(
         if first is None:
             raise ResponseFormatError("the model stream ended without an answer")
         model_id = first.model or (first.response.model if first.response else request.model)
+        provider = app.provider_of(model_id)
+        simulated = app.runtime.simulated
         headers = [
             *_SSE_HEADERS,
-            (b"x-request-id", request_id.encode()),
-            *app.result_headers(model_id, app.provider_of(model_id), route, app.runtime.simulated),
+            *app.result_headers(request_id, model_id, provider, route, simulated),
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         writer = ChunkWriter(request_id=request_id, created=created, model=model_id)
