@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import orjson
 import pytest
 
@@ -508,3 +509,25 @@ async def test_lifespan_builds_the_router_up_front(isolated_env: Path) -> None:
         await h.app({"type": "lifespan"}, receive, send)
         assert h.app.routes._router is not None
     assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+async def test_a_bug_is_an_openai_shaped_500_and_is_logged(
+    isolated_env: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tokenplan.testing import FunctionModel
+
+    def broken(request: ChatRequest) -> str:
+        raise RuntimeError("a bug in a model")
+
+    settings = Settings.load(env={"TOKENPLAN_HOME": str(isolated_env), "TOKENPLAN_OFFLINE": "1"})
+    async with Runtime.open(settings, catalog=catalog(), simulator=FunctionModel(broken)) as rt:
+        app = create_app(rt)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://proxy") as client:
+            plain = await client.post("/v1/chat/completions", json=chat())
+            streamed = await client.post("/v1/chat/completions", json=chat(stream=True))
+    for r in (plain, streamed):
+        assert r.status_code == 500
+        assert r.json()["error"]["type"] == "server_error"
+        validate_openai("ErrorResponse", r.json())
+    assert "proxy_internal_error" in caplog.text

@@ -214,3 +214,9 @@ def test_request_rejections_name_the_field(
     with pytest.raises(ApiError) as info:
         parse_chat_request(orjson.dumps(full))
     assert (info.value.status, info.value.param, info.value.code) == (400, param, code)
+
+
+def test_public_names_of_the_proxy_package() -> None:
+    import tokenplan.proxy
+
+    assert sorted(tokenplan.proxy.__all__) == ["ProxyApp", "ProxyConfig", "ProxyKey", "create_app"]

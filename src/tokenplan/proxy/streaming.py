@@ -36,11 +36,11 @@ __all__ = ["stream_completion"]
 
 log = logging.getLogger(__name__)
 
-_SSE_HEADERS = [
+_SSE_HEADERS = (
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
-]
+)
 
 
 async def stream_completion(
