@@ -496,7 +496,7 @@ async def test_plain_auto_follows_the_configured_strategy(isolated_env: Path) ->
 
 
 async def test_lifespan_builds_the_router_up_front(isolated_env: Path) -> None:
-    async with proxy(isolated_env) as h:
+    async with proxy(isolated_env, table=KEYS) as h:
         messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
         sent: list[dict[str, Any]] = []
 
@@ -508,6 +508,7 @@ async def test_lifespan_builds_the_router_up_front(isolated_env: Path) -> None:
 
         await h.app({"type": "lifespan"}, receive, send)
         assert h.app.routes._router is not None
+        assert set(h.app.budgets._current) == {"team-b"}  # the key with a budget, read already
     assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
 
 

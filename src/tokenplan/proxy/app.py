@@ -23,7 +23,7 @@ import itertools
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -132,9 +132,11 @@ class ProxyApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 try:
-                    # Build the router now (it reads endpoints and ledger latencies), not on
-                    # the first auto request.
+                    # Build the router (it reads endpoints and ledger latencies) and read each
+                    # key's spend from the ledger now, not during someone's first request.
                     _ = self.routes.router
+                    for key in self.config.keys or (self.config.anonymous,):
+                        self.budgets.budget(key)
                 except Exception as exc:
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
@@ -316,7 +318,9 @@ def _usd(value: float) -> bytes:
     return f"{value:.10f}".rstrip("0").rstrip(".").encode() if value else b"0"
 
 
-async def _send_json(send: Send, status: int, body: bytes, headers: Any) -> None:
+async def _send_json(
+    send: Send, status: int, body: bytes, headers: Iterable[tuple[bytes, bytes]]
+) -> None:
     await send(
         {
             "type": "http.response.start",
