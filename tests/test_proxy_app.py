@@ -532,3 +532,18 @@ async def test_a_bug_is_an_openai_shaped_500_and_is_logged(
         assert r.json()["error"]["type"] == "server_error"
         validate_openai("ErrorResponse", r.json())
     assert "proxy_internal_error" in caplog.text
+
+
+async def test_an_empty_answer_streams_a_finish_chunk_that_names_the_speaker(
+    isolated_env: Path,
+) -> None:
+    fake = FakeProviders(reply=lambda dialect, model, body: "")
+    async with proxy(isolated_env, fake=fake) as h:
+        r = await h.client.post("/v1/chat/completions", json=chat(stream=True))
+    events = sse_events(r.text)
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert len(chunks) == 1
+    validate_openai("CreateChatCompletionStreamResponse", chunks[0])
+    assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": "", "refusal": None}
+    assert chunks[0]["tokenplan"]["model"] == "openai/o-mini"
