@@ -36,7 +36,7 @@ from tokenplan.proxy.config import ProxyConfig
 from tokenplan.proxy.errors import ApiError, api_error_for
 from tokenplan.proxy.request import ParsedChat, parse_chat_request
 from tokenplan.proxy.response import completion_body
-from tokenplan.proxy.routes import AUTO_MODELS, Route, Routes
+from tokenplan.proxy.routes import AUTO_MODELS, Route, Routes, header_text
 from tokenplan.proxy.streaming import stream_completion
 
 if TYPE_CHECKING:
@@ -245,9 +245,9 @@ class ProxyApp:
     ) -> list[tuple[bytes, bytes]]:
         headers = [
             (b"x-request-id", request_id.encode()),
-            (b"x-tokenplan-model", model_id.encode("latin-1", "replace")),
-            (b"x-tokenplan-provider", provider.encode("latin-1", "replace")),
-            (b"x-tokenplan-route", route.label.encode("ascii", "replace")),
+            (b"x-tokenplan-model", header_text(model_id).encode()),
+            (b"x-tokenplan-provider", header_text(provider).encode()),
+            (b"x-tokenplan-route", route.label.encode()),
         ]
         if simulated:
             headers.append((b"x-tokenplan-simulated", b"true"))

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from tokenplan.runtime import Runtime
     from tokenplan.types import ChatRequest
 
-__all__ = ["AUTO_MODELS", "Route", "Routes"]
+__all__ = ["AUTO_MODELS", "Route", "Routes", "header_text"]
 
 #: The router aliases the proxy serves as model names, with what each optimizes.
 AUTO_MODELS: dict[str, str] = {
@@ -144,7 +144,7 @@ class Routes:
                 continue
             ladder.append(m.id)
         label = f"{name} {decision.capability}/{decision.complexity}: {decision.reason}"
-        return Route(tuple(ladder), _header_text(label), decision.capability)
+        return Route(tuple(ladder), header_text(label), decision.capability)
 
     def _next_rungs(
         self, decision: RouteDecision, request: ChatRequest, budget: float | None
@@ -185,7 +185,7 @@ def _known(model: object, name: str, where: str) -> str:
     return model.id
 
 
-def _header_text(text: str) -> str:
+def header_text(text: str) -> str:
     """Printable ASCII only (header values), cut to a sane length."""
     clean = text if text.isascii() and text.isprintable() else _ascii(text)
     return clean if len(clean) <= _HEADER_CHARS else clean[: _HEADER_CHARS - 3] + "..."
