@@ -1,19 +1,21 @@
 """Client-side cost of one model call through tokenplan's provider stack, per HTTP transport.
 
 Starts the loopback fake (``python -m tokenplan.testing.fakes``) in a separate process with
-zero added latency, then measures in this process, for httpx's own transport and the
+zero added latency, then measures in this process, for tokenplan's own HTTP/1.1 transport
+(``tokenplan.providers.h1.H1Transport``, the default), httpx's own transport and the
 aiohttp-based one (``tokenplan.providers.transport.AiohttpTransport``):
 
-* CPU per call (``time.process_time`` of this process) layer by layer: a bare
-  ``aiohttp`` session (the floor), the transport alone, ``httpx.AsyncClient.send``, the provider
-  (``HTTPChatModel.complete`` and ``.stream``), the provider under metering, and the full stack
-  the runtime hands out (``FallbackModel`` -> ``MeteredModel`` -> ``HTTPChatModel``);
+* CPU per call (``time.process_time`` of this process) layer by layer: the floor (a bare
+  ``aiohttp`` session; for h1 its direct entry with a prebuilt request), the transport under
+  httpx's request objects, ``httpx.AsyncClient.send``, the provider (``HTTPChatModel.complete``
+  and ``.stream``; on h1 it calls the transport directly), the provider under metering, and the
+  full stack the runtime hands out (``FallbackModel`` -> ``MeteredModel`` -> ``HTTPChatModel``);
 * throughput (calls/s, wall clock) and CPU per call of the full stack at concurrency 1, 8, 32.
 
 Layers are measured in interleaved rounds and the best round is reported: the machine is
 shared and noisy, so compare figures within one run.
 
-    python benchmarks/bench_providers.py [--calls 1000] [--rounds 3] [--json]
+    python benchmarks/bench_providers.py [--calls 1000] [--rounds 3] [--uvloop] [--json]
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import httpx
 
 from tokenplan.catalog import Catalog
 from tokenplan.providers.endpoints import find_endpoint, resolve_endpoint
+from tokenplan.providers.h1 import H1Transport, Origin
 from tokenplan.providers.http import HTTPChatModel
 from tokenplan.providers.metered import MeteredModel
 from tokenplan.providers.transport import AiohttpTransport
@@ -66,6 +69,8 @@ def start_fake() -> tuple[subprocess.Popen[str], str]:
 
 
 def make_transport(name: str) -> httpx.AsyncBaseTransport:
+    if name == "h1":
+        return H1Transport()
     if name == "aiohttp":
         return AiohttpTransport()
     return httpx.AsyncHTTPTransport(
@@ -104,8 +109,11 @@ async def bench_transport(
     resolved = resolve_endpoint(endpoint, env=env)
     url = httpx.URL(root + "/v1/chat/completions")
     layers: dict[str, Call] = {}
+    client_transport = make_transport(name)
+    # On h1 the provider calls the client's transport directly, as the runtime arranges.
+    provider_direct = client_transport if isinstance(client_transport, H1Transport) else None
     async with (
-        httpx.AsyncClient(transport=make_transport(name)) as client,
+        httpx.AsyncClient(transport=client_transport) as client,
         Runtime(Settings.load(env=env), catalog=catalog, transport=make_transport(name)) as rt,
     ):
         if name == "aiohttp":
@@ -120,6 +128,19 @@ async def bench_transport(
             layers["aiohttp session (floor)"] = floor
 
         direct_transport = make_transport(name)
+        if isinstance(direct_transport, H1Transport):
+            h1 = direct_transport
+            origin = Origin.of(url)
+            raw = (
+                b"POST /v1/chat/completions HTTP/1.1\r\nhost: %s\r\n"
+                b"content-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
+                % (origin.host_header.encode(), len(BODY), BODY)
+            )
+
+            async def h1_floor() -> None:
+                await h1.request(origin, raw, timeout_s=30.0)
+
+            layers["h1 direct request (floor)"] = h1_floor
 
         async def direct() -> None:
             r = await direct_transport.handle_async_request(
@@ -134,7 +155,7 @@ async def bench_transport(
             r = await client.send(httpx.Request("POST", url, content=BODY))
             await r.aread()
 
-        provider = HTTPChatModel(model, resolved, client=client)
+        provider = HTTPChatModel(model, resolved, client=client, direct=provider_direct)
         metered = MeteredModel(provider, model, provider="openai")
         stack = rt.fallback_model([MODEL])
 
@@ -175,7 +196,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=1000, help="calls per layer and round")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--transports", default="httpx,aiohttp")
+    parser.add_argument("--transports", default="h1,aiohttp,httpx")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--uvloop", action="store_true", help="run the client on uvloop")
     args = parser.parse_args()

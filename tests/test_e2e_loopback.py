@@ -11,6 +11,7 @@ import pytest
 from _providers_support import KEY, catalog
 from tokenplan.errors import ConfigError
 from tokenplan.ledger.attempt import Attempt
+from tokenplan.providers.h1 import H1Transport
 from tokenplan.providers.transport import AiohttpTransport, default_transport
 from tokenplan.runtime import Runtime
 from tokenplan.settings import Settings
@@ -21,7 +22,7 @@ from tokenplan.types import ChatRequest
 REQ = ChatRequest.from_prompt("Name three prime numbers.", system="Be terse.", max_tokens=200)
 
 
-@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+@pytest.mark.parametrize("transport", ["h1", "aiohttp", "httpx"])
 async def test_retries_failover_and_streams_over_loopback(
     transport: str, isolated_env: Path
 ) -> None:
@@ -80,8 +81,12 @@ async def test_retries_failover_and_streams_over_loopback(
 
 async def test_transport_choice() -> None:
     transport = default_transport("auto")
-    assert isinstance(transport, AiohttpTransport)
+    assert isinstance(transport, H1Transport)
     await transport.aclose()
+    assert isinstance(default_transport("h1"), H1Transport)
+    via_aiohttp = default_transport("aiohttp")
+    assert isinstance(via_aiohttp, AiohttpTransport)
+    await via_aiohttp.aclose()
     plain = default_transport("httpx")
     assert isinstance(plain, httpx.AsyncHTTPTransport)
     await plain.aclose()

@@ -174,6 +174,8 @@ async def test_stream_fails_over_before_the_first_chunk() -> None:
     assert "".join(c.delta for c in chunks) == "streamed from b"
     assert chunks[-1].response is not None
     assert chunks[-1].response.text == "streamed from b"
+    # The first chunk names the rung that answers (the proxy puts it in stream headers).
+    assert [c.model for c in chunks] == ["p2/b"] + [None] * (len(chunks) - 1)
 
 
 async def _drain(model: FallbackModel, seen: list[str]) -> None:

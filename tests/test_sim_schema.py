@@ -461,3 +461,15 @@ def test_absurd_sizes_are_capped_not_obeyed() -> None:
     assert len(value["a"]) <= 1_000
     assert len(value["s"]) <= 200_000
     assert len(value["p"]) < 1_000
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": None, "exclusiveMinimum": float("inf"), "multipleOf": 1},
+        {"type": "integer", "minimum": float("-inf"), "maximum": float("nan")},
+        {"type": "number", "exclusiveMaximum": 10**400},
+    ],
+)
+def test_infinite_and_huge_bounds_are_no_bounds(schema: dict[str, Any]) -> None:
+    json.dumps(instance(schema, context=CTX, rng=Rng(0)))

@@ -9,13 +9,12 @@ Anthropic and Gemini: against the official SDKs' types (``anthropic``, ``google-
 from __future__ import annotations
 
 import json
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from _openai_spec import validate_openai as _validate_openai
 from _providers_support import MODEL_FOR, asgi_client, catalog
 from tokenplan.providers.dialects import get_dialect
 from tokenplan.providers.endpoints import find_endpoint
@@ -23,7 +22,6 @@ from tokenplan.providers.sse import SSEDecoder
 from tokenplan.testing.fakes import FakeProviders
 from tokenplan.types import ChatRequest, JsonSchemaFormat, Message
 
-SPEC = Path(__file__).resolve().parents[1].parent / "shared" / "specs" / "openai-openapi.json"
 SCHEMA = {
     "type": "object",
     "properties": {"title": {"type": "string"}, "n": {"type": "integer"}},
@@ -51,42 +49,6 @@ REQUESTS = {
         ),
     ),
 }
-
-
-@cache
-def _openai_validator(name: str) -> Any:
-    if not SPEC.exists():
-        pytest.skip(
-            f"OpenAI spec not found at {SPEC} (the shared folder sits beside the repo in CI)"
-        )
-    import jsonschema
-    from referencing import Registry, Resource
-    from referencing.jsonschema import DRAFT202012
-
-    spec = _nullable_to_json_schema(json.loads(SPEC.read_text()))
-    registry = Registry().with_resource("urn:openai", Resource(spec, specification=DRAFT202012))
-    schema = {"$ref": f"urn:openai#/components/schemas/{name}"}
-    return jsonschema.Draft202012Validator(schema, registry=registry)
-
-
-def _nullable_to_json_schema(node: Any) -> Any:
-    """The spec still marks some fields with OpenAPI 3.0's ``nullable: true`` (e.g. a stream
-    chunk's ``finish_reason``), which JSON Schema ignores: turn each into ``anyOf [..., null]``."""
-    if isinstance(node, list):
-        return [_nullable_to_json_schema(n) for n in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _nullable_to_json_schema(v) for k, v in node.items()}
-    if out.pop("nullable", False) is True:
-        return {"anyOf": [out, {"type": "null"}]}
-    return out
-
-
-def _validate_openai(name: str, instance: Any) -> None:
-    errors = sorted(_openai_validator(name).iter_errors(instance), key=lambda e: list(e.path))
-    assert not errors, f"{name}: " + "; ".join(
-        f"{list(e.path)}: {e.message[:200]}" for e in errors[:5]
-    )
 
 
 async def _exchange(

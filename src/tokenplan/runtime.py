@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from tokenplan.providers.cooldown import Cooldowns
     from tokenplan.providers.endpoints import ResolvedEndpoint
     from tokenplan.providers.fallback import FallbackModel
+    from tokenplan.providers.h1 import H1Transport
     from tokenplan.providers.metered import AttemptSink
     from tokenplan.providers.retry import RetryPolicy
     from tokenplan.settings import Settings
@@ -106,12 +107,14 @@ class Runtime:
         self.ledger = ledger
         self.attempt_sink = attempt_sink or (ledger.append if ledger is not None else None)
         self._transport = transport
+        self._direct: H1Transport | None = None
         self._client = client
         self._owns_client = client is None
         self._simulator = simulator
         self._stored_keys = KeyStore(self.settings.paths.keys_file).load()
         self._resolved: dict[tuple[str, str], ResolvedEndpoint] = {}
         self._models: dict[str, ChatModel] = {}
+        self._endpoint_names: dict[str, str | None] = {}
         self._simulated: bool | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -141,11 +144,16 @@ class Runtime:
         if self._client is None:
             import httpx
 
+            from tokenplan.providers.h1 import H1Transport
             from tokenplan.providers.transport import default_transport
 
             timeout_s = self.settings.request_timeout_s
+            transport = self._transport or default_transport(self.settings.http_transport)
+            # Provider calls on our own HTTP/1.1 transport skip httpx's request and response
+            # objects (see HTTPChatModel); everything else goes through the client as usual.
+            self._direct = transport if isinstance(transport, H1Transport) else None
             self._client = httpx.AsyncClient(
-                transport=self._transport or default_transport(self.settings.http_transport),
+                transport=transport,
                 timeout=httpx.Timeout(timeout_s, connect=min(10.0, timeout_s)),
                 follow_redirects=False,
             )
@@ -253,8 +261,13 @@ class Runtime:
                 endpoint = resolved.endpoint
                 env_var = endpoint.key_env[0] if endpoint.key_env else ""
                 raise MissingKeyError(endpoint.name, env_var or f"{endpoint.name} key")
+            client = self.client
             inner = HTTPChatModel(
-                model, resolved, client=self.client, timeout_s=self.settings.request_timeout_s
+                model,
+                resolved,
+                client=client,
+                timeout_s=self.settings.request_timeout_s,
+                direct=self._direct,
             )
             provider, simulated = resolved.name, False
         metered = MeteredModel(
@@ -279,15 +292,20 @@ class Runtime:
         )
 
     def _endpoint_name(self, model_id: str) -> str | None:
-        if self.simulated:
-            return None
-        model = self.catalog.find(model_id)
-        if model is None:
-            return None
+        # Asked before every rung of every fallback call: resolved once per id.
         try:
-            return self.resolve(model).name
-        except ConfigError:
-            return None
+            return self._endpoint_names[model_id]
+        except KeyError:
+            pass
+        name: str | None = None
+        model = None if self.simulated else self.catalog.find(model_id)
+        if model is not None:
+            try:
+                name = self.resolve(model).name
+            except ConfigError:
+                name = None
+        self._endpoint_names[model_id] = name
+        return name
 
 
 def offline_notice(runtime: Runtime) -> str | None:

@@ -144,8 +144,8 @@ def _optional_int(v: Any) -> int | None:
 
 def _transport_name(v: Any) -> str:
     name = _str(v).strip().lower()
-    if name not in ("auto", "aiohttp", "httpx"):
-        raise ValueError("expected one of auto, aiohttp, httpx")
+    if name not in ("auto", "h1", "aiohttp", "httpx"):
+        raise ValueError("expected one of auto, h1, aiohttp, httpx")
     return name
 
 
@@ -289,8 +289,8 @@ class Settings:
         default=120.0, metadata=_opt("providers.timeout_s", "TOKENPLAN_TIMEOUT", _positive_float)
     )
     max_retries: int = field(default=3, metadata=_opt("providers.max_retries", None, _positive_int))
-    #: HTTP transport under the shared httpx client: ``auto`` (aiohttp when installed),
-    #: ``aiohttp`` or ``httpx``.
+    #: HTTP transport under the shared httpx client: ``auto`` (= ``h1``, tokenplan's own
+    #: HTTP/1.1 client), ``h1``, ``aiohttp`` or ``httpx``.
     http_transport: str = field(
         default="auto",
         metadata=_opt("providers.http_transport", "TOKENPLAN_HTTP_TRANSPORT", _transport_name),

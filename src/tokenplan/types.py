@@ -134,7 +134,11 @@ class StreamChunk(_Frozen):
 
     Text arrives in ``delta``. The last chunk of a successful stream has ``response`` set to
     the assembled :class:`ChatResponse` (with usage and cost) and an empty ``delta``.
+    ``model`` is set on the first chunk a :class:`~tokenplan.providers.fallback.FallbackModel`
+    passes on: the catalog id of the rung that is answering (front ends that must name the
+    model before the answer ends, like the proxy's stream headers, read it there).
     """
 
     delta: str = ""
     response: ChatResponse | None = None
+    model: str | None = None

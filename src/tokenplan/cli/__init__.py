@@ -21,6 +21,7 @@ from tokenplan.cli import runs as _runs  # noqa: F401  isort: skip
 from tokenplan.cli import keys as _keys  # noqa: F401  isort: skip
 from tokenplan.cli import route as _route  # noqa: F401  isort: skip
 from tokenplan.cli import plan as _plan  # noqa: F401  isort: skip
+from tokenplan.cli import serve as _serve  # noqa: F401  isort: skip
 
 __all__ = ["app", "main"]
 

@@ -13,7 +13,8 @@ catalog ids (best candidate first, as the router ranks them). For each rung it:
   this rung also move on: the next model may accept the request or fit the budget.
 
 Streams fail over only while nothing has been yielded; after the first chunk an error
-propagates (the caller has already shown part of an answer). When every rung fails,
+propagates (the caller has already shown part of an answer). The first chunk yielded carries
+the answering rung's id in :attr:`~tokenplan.types.StreamChunk.model`. When every rung fails,
 :class:`~tokenplan.errors.AllCandidatesFailed` carries each rung's last error, except that when
 every rung failed on the budget the first :class:`~tokenplan.errors.BudgetError` is raised
 instead, since no model was called.
@@ -119,7 +120,10 @@ class FallbackModel:
                 try:
                     async with closing_stream(model.stream(rung_request)) as chunks:
                         async for chunk in chunks:
-                            yielded = True
+                            if not yielded:
+                                yielded = True
+                                if chunk.model != model_id:
+                                    chunk = chunk.model_copy(update={"model": model_id})
                             yield chunk
                     return
                 except BudgetError as exc:

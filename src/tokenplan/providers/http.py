@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 import httpx
@@ -51,6 +51,7 @@ from tokenplan.providers.dialects import (
     WireRequest,
     get_dialect,
 )
+from tokenplan.providers.h1 import H1Transport, Origin
 from tokenplan.providers.sse import SSEDecoder
 from tokenplan.tokens import estimate_messages_tokens, estimate_tokens
 from tokenplan.types import ChatRequest, ChatResponse, StreamChunk, Usage
@@ -109,11 +110,51 @@ def error_for_status(
     return err
 
 
+class _Body(Protocol):
+    """A streamed response whose head has arrived (either way to the server)."""
+
+    @property
+    def status(self) -> int: ...
+
+    def header_map(self) -> Mapping[str, str]: ...
+
+    def chunks(self) -> AsyncIterator[bytes]: ...
+
+    async def read(self) -> bytes: ...
+
+    async def aclose(self) -> None: ...
+
+
+class _HttpxBody:
+    __slots__ = ("_response", "status")
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+        self.status = response.status_code
+
+    def header_map(self) -> Mapping[str, str]:
+        return self._response.headers
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        return self._response.aiter_bytes()
+
+    async def read(self) -> bytes:
+        return await self._response.aread()
+
+    async def aclose(self) -> None:
+        await self._response.aclose()
+
+
 class HTTPChatModel:
     """Answers requests for one catalog ``model`` through one resolved endpoint.
 
     ``timeout_s`` bounds a whole non-streamed call and, for streams, the wait for the response
     headers and for each further piece of the body; a request's own ``timeout_s`` wins.
+
+    ``direct`` is the :class:`~tokenplan.providers.h1.H1Transport` under ``client``, when it is
+    one (the runtime passes it): requests then go straight to it with a request head prebuilt
+    per URL, skipping httpx's request/response objects. The wire bytes, timeouts, errors and
+    their translation are the same either way.
     """
 
     def __init__(
@@ -124,6 +165,7 @@ class HTTPChatModel:
         client: httpx.AsyncClient,
         timeout_s: float = 120.0,
         connect_timeout_s: float = 10.0,
+        direct: H1Transport | None = None,
     ) -> None:
         self.model = model
         self.endpoint = endpoint
@@ -141,6 +183,8 @@ class HTTPChatModel:
         self._stream_headers = {**self._headers, "accept": "text/event-stream"}
         self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], httpx.URL] = {}
         self._timeouts: dict[float, dict[str, float | None]] = {}
+        self._direct = direct
+        self._heads: dict[tuple[Any, ...], tuple[Origin, bytes]] = {}
 
     def __repr__(self) -> str:
         return f"HTTPChatModel({self.model.id!r}, endpoint={self.provider!r})"
@@ -151,23 +195,17 @@ class HTTPChatModel:
         wire = self._dialect.build(request, self.model, self.endpoint.endpoint, stream=False)
         timeout_s = request.timeout_s or self._timeout_s
         started = time.perf_counter()
-        try:
-            http_request = self._request(wire, timeout_s, self._headers)
-            with anyio.fail_after(timeout_s):
-                response = await self._client.send(http_request)
-        except TimeoutError:
-            raise self._timeout(timeout_s) from None
-        except httpx.HTTPError as exc:
-            raise self._translate(exc) from exc
-        except httpx.InvalidURL as exc:
-            raise self._bad_url(exc) from exc
-        if response.status_code >= 300:  # redirects are not followed: a wrong base URL
-            raise self._status_error(response.status_code, response.content, response.headers)
+        if self._direct is not None:
+            status, content, headers = await self._post_direct(wire, timeout_s)
+        else:
+            status, content, headers = await self._post_httpx(wire, timeout_s)
+        if status >= 300:  # redirects are not followed: a wrong base URL
+            raise self._status_error(status, content, headers())
         parser = self._dialect.parser()
         try:
-            parser.feed_body(orjson.loads(response.content))
+            parser.feed_body(orjson.loads(content))
         except orjson.JSONDecodeError as exc:
-            raise self._format_error("response body is not valid JSON", response.content) from exc
+            raise self._format_error("response body is not valid JSON", content) from exc
         except MalformedPayload as exc:
             raise self._format_error(exc.reason, exc.raw) from exc
         return self._finish(parser.result(), request, started)
@@ -176,23 +214,16 @@ class HTTPChatModel:
         wire = self._dialect.build(request, self.model, self.endpoint.endpoint, stream=True)
         timeout_s = request.timeout_s or self._timeout_s
         started = time.perf_counter()
+        if self._direct is not None:
+            body: _Body = await self._open_direct(wire, timeout_s)
+        else:
+            body = await self._open_httpx(wire, timeout_s)
         try:
-            http_request = self._request(wire, timeout_s, self._stream_headers)
-            with anyio.fail_after(timeout_s):
-                response = await self._client.send(http_request, stream=True)
-        except TimeoutError:
-            raise self._timeout(timeout_s) from None
-        except httpx.HTTPError as exc:
-            raise self._translate(exc) from exc
-        except httpx.InvalidURL as exc:
-            raise self._bad_url(exc) from exc
-        try:
-            if response.status_code >= 300:
-                body = await response.aread()
-                raise self._status_error(response.status_code, body, response.headers)
+            if body.status >= 300:
+                raise self._status_error(body.status, await body.read(), body.header_map())
             parser = self._dialect.parser()
             decoder = SSEDecoder()
-            async for piece in response.aiter_bytes():
+            async for piece in body.chunks():
                 for event in decoder.feed(piece):
                     delta = parser.feed_event(event.event, event.data)
                     if delta:
@@ -211,20 +242,114 @@ class HTTPChatModel:
         except InStreamError as exc:
             raise self._status_error(exc.status, exc.raw, {}) from None
         finally:
-            await response.aclose()
+            await body.aclose()
+
+    # -- the two ways to the server -----------------------------------------------------------
+
+    async def _post_direct(
+        self, wire: WireRequest, timeout_s: float
+    ) -> tuple[int, bytes, Callable[[], Mapping[str, str]]]:
+        """POST on the runtime's :class:`H1Transport` without httpx objects (the hot path)."""
+        assert self._direct is not None
+        origin, head = self._head(wire, stream=False)
+        content = orjson.dumps(wire.body)
+        try:
+            response = await self._direct.request(
+                origin,
+                b"%s%d\r\n\r\n%s" % (head, len(content), content),
+                timeout_s=timeout_s,
+                connect_timeout_s=min(self._connect_timeout_s, timeout_s),
+            )
+        except httpx.TimeoutException:
+            raise self._timeout(timeout_s) from None
+        except httpx.HTTPError as exc:
+            raise self._translate(exc) from exc
+        return response.status, response.content, response.header_map
+
+    async def _post_httpx(
+        self, wire: WireRequest, timeout_s: float
+    ) -> tuple[int, bytes, Callable[[], Mapping[str, str]]]:
+        try:
+            http_request = self._request(wire, timeout_s, self._headers)
+            with anyio.fail_after(timeout_s):
+                response = await self._client.send(http_request)
+        except TimeoutError:
+            raise self._timeout(timeout_s) from None
+        except httpx.HTTPError as exc:
+            raise self._translate(exc) from exc
+        except httpx.InvalidURL as exc:
+            raise self._bad_url(exc) from exc
+        headers = response.headers
+        return response.status_code, response.content, lambda: headers
+
+    async def _open_direct(self, wire: WireRequest, timeout_s: float) -> _Body:
+        assert self._direct is not None
+        origin, head = self._head(wire, stream=True)
+        content = orjson.dumps(wire.body)
+        try:
+            return await self._direct.stream(
+                origin,
+                b"%s%d\r\n\r\n%s" % (head, len(content), content),
+                timeout_s=timeout_s,
+                connect_timeout_s=min(self._connect_timeout_s, timeout_s),
+            )
+        except httpx.TimeoutException:
+            raise self._timeout(timeout_s) from None
+        except httpx.HTTPError as exc:
+            raise self._translate(exc) from exc
+
+    async def _open_httpx(self, wire: WireRequest, timeout_s: float) -> _Body:
+        try:
+            http_request = self._request(wire, timeout_s, self._stream_headers)
+            with anyio.fail_after(timeout_s):
+                response = await self._client.send(http_request, stream=True)
+        except TimeoutError:
+            raise self._timeout(timeout_s) from None
+        except httpx.HTTPError as exc:
+            raise self._translate(exc) from exc
+        except httpx.InvalidURL as exc:
+            raise self._bad_url(exc) from exc
+        return _HttpxBody(response)
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _request(
-        self, wire: WireRequest, timeout_s: float, headers: dict[str, str]
-    ) -> httpx.Request:
-        # URLs and timeouts are parsed once per model: httpx's per-request URL parsing and
-        # merging is a large share of a call's CPU against a fast server.
+    def _url(self, wire: WireRequest) -> httpx.URL:
+        # URLs are parsed once per model: httpx's per-request URL parsing and merging is a
+        # large share of a call's CPU against a fast server.
         key = (wire.path, tuple(sorted(wire.params.items())) if wire.params else ())
         url = self._urls.get(key)
         if url is None:
             url = httpx.URL(self.endpoint.base_url + wire.path, params=wire.params)
             self._urls[key] = url
+        return url
+
+    def _head(self, wire: WireRequest, *, stream: bool) -> tuple[Origin, bytes]:
+        """The request head up to the content length's value, built once per path."""
+        key = (wire.path, tuple(sorted(wire.params.items())) if wire.params else (), stream)
+        found = self._heads.get(key)
+        if found is None:
+            try:
+                url = self._url(wire)
+                origin = Origin.of(url)
+            except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+                raise self._bad_url(exc) from exc
+            headers = self._stream_headers if stream else self._headers
+            lines = [f"POST {url.raw_path.decode('ascii')} HTTP/1.1", f"host: {origin.host_header}"]
+            lines += [f"{name}: {value}" for name, value in headers.items()]
+            text = "\r\n".join(lines) + "\r\ncontent-length: "
+            if any(c in value for value in headers.values() for c in "\r\n\0"):
+                raise self._bad_header()
+            try:
+                found = (origin, text.encode("latin-1"))
+            except UnicodeEncodeError:
+                raise self._bad_header() from None
+            self._heads[key] = found
+        return found
+
+    def _request(
+        self, wire: WireRequest, timeout_s: float, headers: dict[str, str]
+    ) -> httpx.Request:
+        url = self._url(wire)
         timeout = self._timeouts.get(timeout_s)
         if timeout is None:
             connect = min(self._connect_timeout_s, timeout_s)
@@ -296,6 +421,16 @@ class HTTPChatModel:
     def _bad_url(self, exc: Exception) -> ProviderConnectionError:
         err = ProviderConnectionError(
             f"{self.provider}: invalid base URL {self.endpoint.base_url!r}: {exc}",
+            provider=self.provider,
+            model=self.model.id,
+        )
+        err.retryable = False
+        return err
+
+    def _bad_header(self) -> ProviderConnectionError:
+        err = ProviderConnectionError(
+            f"{self.provider}: a configured header or key holds characters HTTP headers cannot "
+            "carry (line breaks or non-Latin-1 text); check the key and endpoint headers",
             provider=self.provider,
             model=self.model.id,
         )

@@ -7,8 +7,10 @@ pool (``benchmarks/bench_providers.py`` measures both). aiohttp errors are trans
 matching httpx exceptions here, so the provider boundary only ever sees httpx's tree.
 
 :func:`default_transport` picks the transport the runtime uses: the ``http_transport`` setting
-(``TOKENPLAN_HTTP_TRANSPORT`` / ``[providers] http_transport``) = ``aiohttp`` or ``httpx`` chooses
-explicitly; ``auto`` (the default) takes aiohttp when it is installed.
+(``TOKENPLAN_HTTP_TRANSPORT`` / ``[providers] http_transport``) = ``h1``, ``aiohttp`` or ``httpx``
+chooses explicitly; ``auto`` (the default) is ``h1``, tokenplan's own HTTP/1.1 client
+(:mod:`tokenplan.providers.h1`), which the provider hot path can also call without httpx
+objects in between.
 """
 
 from __future__ import annotations
@@ -28,24 +30,27 @@ _SKIP_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "conne
 
 
 def default_transport(name: str = "auto") -> httpx.AsyncBaseTransport:
-    """A new transport: ``name`` = ``auto`` | ``aiohttp`` | ``httpx``."""
+    """A new transport: ``name`` = ``auto`` | ``h1`` | ``aiohttp`` | ``httpx``.
+
+    ``auto`` is ``h1`` (:class:`~tokenplan.providers.h1.H1Transport`, the leanest per call).
+    """
     choice = name.strip().lower()
-    if choice not in ("auto", "aiohttp", "httpx"):
+    if choice not in ("auto", "h1", "aiohttp", "httpx"):
         from tokenplan.errors import ConfigError
 
-        raise ConfigError(f"http_transport: expected auto, aiohttp or httpx, got {choice!r}")
-    if choice in ("auto", "aiohttp"):
+        raise ConfigError(f"http_transport: expected auto, h1, aiohttp or httpx, got {choice!r}")
+    if choice in ("auto", "h1"):
+        from tokenplan.providers.h1 import H1Transport
+
+        return H1Transport()
+    if choice == "aiohttp":
         try:
             import aiohttp  # noqa: F401
         except ImportError:
-            if choice == "aiohttp":
-                from tokenplan.errors import ConfigError
+            from tokenplan.errors import ConfigError
 
-                raise ConfigError(
-                    "http_transport is aiohttp but aiohttp is not installed"
-                ) from None
-        else:
-            return AiohttpTransport()
+            raise ConfigError("http_transport is aiohttp but aiohttp is not installed") from None
+        return AiohttpTransport()
     return httpx.AsyncHTTPTransport(
         limits=httpx.Limits(max_connections=100, max_keepalive_connections=100)
     )

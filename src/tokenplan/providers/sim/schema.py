@@ -337,26 +337,34 @@ def _sample_words(words: Sequence[str], rng: Rng, n: int) -> list[str]:
 
 
 def _bounds(schema: Mapping[str, Any], *, integer: bool) -> tuple[float | None, float | None]:
-    low = schema.get("minimum")
-    high = schema.get("maximum")
+    low, high = _finite(schema.get("minimum")), _finite(schema.get("maximum"))
     ex_low, ex_high = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
     eps = 1 if integer else 0.01
     # Draft 4: booleans modify minimum / maximum. Draft 6+: numbers are bounds themselves.
-    if ex_low is True and isinstance(low, (int, float)):
-        low = low + eps
-    elif isinstance(ex_low, (int, float)) and not isinstance(ex_low, bool):
-        low = max(low, ex_low + eps) if isinstance(low, (int, float)) else ex_low + eps
-    if ex_high is True and isinstance(high, (int, float)):
-        high = high - eps
-    elif isinstance(ex_high, (int, float)) and not isinstance(ex_high, bool):
-        high = min(high, ex_high - eps) if isinstance(high, (int, float)) else ex_high - eps
-    lo = float(low) if isinstance(low, (int, float)) else None
-    hi = float(high) if isinstance(high, (int, float)) else None
-    if lo is not None and hi is not None and hi < lo:
+    if ex_low is True and low is not None:
+        low += eps
+    elif (bound := _finite(ex_low)) is not None:
+        low = max(low, bound + eps) if low is not None else bound + eps
+    if ex_high is True and high is not None:
+        high -= eps
+    elif (bound := _finite(ex_high)) is not None:
+        high = min(high, bound - eps) if high is not None else bound - eps
+    if low is not None and high is not None and high < low:
         # An open interval narrower than our step: its midpoint is still inside.
-        mid = (lo - eps + hi + eps) / 2.0
+        mid = (low - eps + high + eps) / 2.0
         return mid, mid
-    return lo, hi
+    return low, high
+
+
+def _finite(value: Any) -> float | None:
+    """A usable bound: a finite number (an infinite or NaN one is no bound at all)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _excluded(schema: Mapping[str, Any], value: float) -> bool:

@@ -1,0 +1,385 @@
+"""tokenplan's own HTTP/1.1 transport against real loopback servers: framing, keep-alive,
+the stale-connection retry, timeouts, flow control, the pool limit, cancellation and TLS."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import anyio
+import httpx
+import pytest
+
+from _providers_support import KEY, catalog
+from tokenplan.errors import ProviderConnectionError
+from tokenplan.providers.endpoints import find_endpoint, resolve_endpoint
+from tokenplan.providers.h1 import H1Transport, Origin
+from tokenplan.providers.http import HTTPChatModel
+from tokenplan.testing import FakeProviders, serve_fake
+from tokenplan.types import ChatRequest
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[None]]
+
+
+class Server:
+    """A raw asyncio HTTP server whose handler writes whatever bytes a test wants."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.connections = 0
+        self.open_now = 0
+        self.max_open = 0
+        self.port = 0
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self.open_now += 1
+        self.max_open = max(self.max_open, self.open_now)
+        try:
+            await self.handler(reader, writer, self.connections)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self.open_now -= 1
+            writer.close()
+
+
+@asynccontextmanager
+async def raw_server(handler: Handler) -> AsyncIterator[Server]:
+    server = Server(handler)
+    srv = await asyncio.start_server(server._serve, "127.0.0.1", 0)
+    server.port = srv.sockets[0].getsockname()[1]
+    try:
+        yield server
+    finally:
+        srv.close()
+
+
+async def read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    body = await reader.readexactly(length) if length else b""
+    return head, body
+
+
+def ok(body: bytes, extra: bytes = b"") -> bytes:
+    return b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n%s\r\n%s" % (len(body), extra, body)
+
+
+def post(origin: Origin, body: bytes = b"{}", path: bytes = b"/x") -> bytes:
+    return b"POST %s HTTP/1.1\r\nhost: %s\r\ncontent-length: %d\r\n\r\n%s" % (
+        path,
+        origin.host_header.encode(),
+        len(body),
+        body,
+    )
+
+
+async def test_keep_alive_reuses_one_connection_and_frames_bodies() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        while True:
+            _, body = await read_request(reader)
+            if body == b"chunked":
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nX-Kind: Chunked\r\n\r\n"
+                    b"3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n"
+                )
+            else:
+                writer.write(ok(b"echo:" + body, b"x-kind: plain\r\n"))
+            await writer.drain()
+
+    async with raw_server(handler) as server:
+        transport = H1Transport()
+        origin = Origin("http", "127.0.0.1", server.port)
+        for i in range(5):
+            r = await transport.request(origin, post(origin, b"%d" % i), timeout_s=5)
+            assert (r.status, r.content) == (200, b"echo:%d" % i)
+        chunked = await transport.request(origin, post(origin, b"chunked"), timeout_s=5)
+        assert chunked.content == b"abcdefg"
+        assert chunked.header_map()["x-kind"] == "Chunked"
+        assert server.connections == 1
+        await transport.aclose()
+
+
+async def test_body_until_close_and_connection_close_header() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+        if n == 1:
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil the end")
+        else:
+            writer.write(ok(b"closing", b"connection: close\r\n"))
+        await writer.drain()
+
+    async with raw_server(handler) as server:
+        transport = H1Transport()
+        origin = Origin("http", "127.0.0.1", server.port)
+        first = await transport.request(origin, post(origin), timeout_s=5)
+        assert first.content == b"until the end"
+        second = await transport.request(origin, post(origin), timeout_s=5)
+        assert second.content == b"closing"
+        third = await transport.request(origin, post(origin), timeout_s=5)
+        assert third.content == b"closing"
+        assert server.connections == 3  # neither kind of connection is reused
+        await transport.aclose()
+
+
+async def test_a_reused_connection_the_server_dropped_is_retried_once_on_a_new_one() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+        writer.write(ok(b"first on %d" % n))
+        await writer.drain()
+        if n == 1:
+            # The keep-alive race: the next request arrives as the server gives up on the
+            # connection, so it is read and dropped without an answer.
+            await read_request(reader)
+            return
+        while True:
+            await read_request(reader)
+            writer.write(ok(b"again on %d" % n))
+            await writer.drain()
+
+    async with raw_server(handler) as server:
+        transport = H1Transport()
+        origin = Origin("http", "127.0.0.1", server.port)
+        assert (await transport.request(origin, post(origin), timeout_s=5)).content == b"first on 1"
+        retried = await transport.request(origin, post(origin), timeout_s=5)
+        assert retried.content == b"first on 2"
+        assert server.connections == 2
+        await transport.aclose()
+
+
+async def test_a_new_connection_dropped_before_answering_is_an_error_not_a_retry() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+
+    async with raw_server(handler) as server:
+        transport = H1Transport()
+        origin = Origin("http", "127.0.0.1", server.port)
+        with pytest.raises(httpx.RemoteProtocolError):
+            await transport.request(origin, post(origin), timeout_s=5)
+        assert server.connections == 1
+
+
+async def test_drop_mid_body_malformed_answer_and_read_timeout() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        _, body = await read_request(reader)
+        if body == b"cut":
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly part")
+        elif body == b"junk":
+            writer.write(b"NOT HTTP AT ALL\r\n\r\n")
+        else:
+            await asyncio.sleep(5)
+        await writer.drain()
+
+    async with raw_server(handler) as server:
+        transport = H1Transport()
+        origin = Origin("http", "127.0.0.1", server.port)
+        with pytest.raises(httpx.ReadError):
+            await transport.request(origin, post(origin, b"cut"), timeout_s=5)
+        with pytest.raises(httpx.RemoteProtocolError):
+            await transport.request(origin, post(origin, b"junk"), timeout_s=5)
+        with pytest.raises(httpx.ReadTimeout):
+            await transport.request(origin, post(origin, b"slow"), timeout_s=0.2)
+        await transport.aclose()
+
+
+async def test_connect_errors() -> None:
+    transport = H1Transport()
+    with anyio.CancelScope() as scope:
+        srv = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        port = srv.sockets[0].getsockname()[1]
+        srv.close()
+        await srv.wait_closed()
+    assert not scope.cancel_called
+    origin = Origin("http", "127.0.0.1", port)
+    with pytest.raises(httpx.ConnectError):
+        await transport.request(origin, post(origin), timeout_s=5)
+    with pytest.raises(httpx.UnsupportedProtocol):
+        Origin("ftp", "example.com", None)
+
+
+async def test_stream_flow_control_delivers_a_large_body_intact() -> None:
+    payload = bytes(range(256)) * (6 * 4096)  # 6 MiB
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(payload))
+        for i in range(0, len(payload), 65536):
+            writer.write(payload[i : i + 65536])
+            await writer.drain()
+
+    async with raw_server(handler) as server:
+        transport = H1Transport()
+        origin = Origin("http", "127.0.0.1", server.port)
+        stream = await transport.stream(origin, post(origin), timeout_s=5)
+        received = bytearray()
+        async for chunk in stream.chunks():
+            received += chunk
+            await asyncio.sleep(0)  # a slow reader: the transport must pause the socket
+        await stream.aclose()
+        assert bytes(received) == payload
+        await transport.aclose()
+
+
+async def test_pool_limit_queues_requests_and_cancellation_frees_the_slot() -> None:
+    gate = asyncio.Event()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        while True:
+            _, body = await read_request(reader)
+            if body == b"hang":
+                await gate.wait()
+            writer.write(ok(body))
+            await writer.drain()
+
+    async with raw_server(handler) as server:
+        transport = H1Transport(limit=2)
+        origin = Origin("http", "127.0.0.1", server.port)
+
+        async def one(i: int) -> bytes:
+            return (await transport.request(origin, post(origin, b"%d" % i), timeout_s=5)).content
+
+        results = await asyncio.gather(*(one(i) for i in range(10)))
+        assert results == [b"%d" % i for i in range(10)]
+        assert server.max_open <= 2
+
+        hung = asyncio.ensure_future(transport.request(origin, post(origin, b"hang"), timeout_s=5))
+        await asyncio.sleep(0.05)
+        hung.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await hung
+        # The cancelled exchange's connection was closed, not leaked: both slots serve again.
+        results = await asyncio.gather(*(one(i) for i in range(4)))
+        assert results == [b"%d" % i for i in range(4)]
+        gate.set()
+        await transport.aclose()
+
+
+async def test_as_an_httpx_transport_headers_go_out_and_httpx_decodes() -> None:
+    seen: list[bytes] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        while True:
+            head, body = await read_request(reader)
+            seen.append(head + body)
+            packed = gzip.compress(b"decoded " + body)
+            writer.write(ok(packed, b"content-encoding: gzip\r\n"))
+            await writer.drain()
+
+    async with raw_server(handler) as server:
+        async with httpx.AsyncClient(transport=H1Transport()) as client:
+            url = f"http://127.0.0.1:{server.port}/v1/thing?q=1"
+            r = await client.post(url, content=b"payload", headers={"X-Test": "yes"})
+            got = await client.get(url)
+        assert r.status_code == 200
+        assert r.text == "decoded payload"
+        assert got.text == "decoded "
+        first = seen[0].lower()
+        assert first.startswith(b"post /v1/thing?q=1 http/1.1\r\n")
+        assert b"x-test: yes\r\n" in first
+        assert b"content-length: 7\r\n" in first
+        assert b"host: 127.0.0.1:%d\r\n" % server.port in first
+        assert b"content-length" not in seen[1].lower()
+
+
+async def test_tls_with_a_trusted_certificate() -> None:
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    cert = ca.issue_cert("localhost")
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(ok(b"secure"))
+        await writer.drain()
+        writer.close()
+
+    srv = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=server_ctx)
+    port = srv.sockets[0].getsockname()[1]
+    try:
+        transport = H1Transport(ssl_context=client_ctx)
+        origin = Origin("https", "localhost", port)
+        r = await transport.request(origin, post(origin), timeout_s=5)
+        assert r.content == b"secure"
+        untrusted = H1Transport(ssl_context=ssl.create_default_context())
+        with pytest.raises(httpx.ConnectError, match="TLS"):
+            await untrusted.request(origin, post(origin), timeout_s=5)
+        await transport.aclose()
+    finally:
+        srv.close()
+
+
+async def test_provider_direct_path_matches_the_httpx_path() -> None:
+    cat = catalog()
+    model = cat.get("openai/o-mini")
+    endpoint = find_endpoint("openai")
+    assert endpoint is not None
+    request = ChatRequest.from_prompt("Name a prime.", max_tokens=50)
+    with serve_fake(FakeProviders(cached_tokens=2, api_keys=[KEY])) as server:
+        env = {"TOKENPLAN_OPENAI_BASE_URL": server.base_url("openai"), "OPENAI_API_KEY": KEY}
+        resolved = resolve_endpoint(endpoint, env=env)
+        h1 = H1Transport()
+        async with httpx.AsyncClient(transport=h1) as client:
+            direct = HTTPChatModel(model, resolved, client=client, direct=h1)
+            plain = HTTPChatModel(model, resolved, client=client)
+            a = await direct.complete(request)
+            b = await plain.complete(request)
+            streamed = [c async for c in direct.stream(request)]
+        sent = server.fake.requests
+    assert a.text == b.text == "Echo from o-mini: Name a prime."
+    assert a.usage == b.usage
+    assert streamed[-1].response is not None
+    assert streamed[-1].response.text == a.text
+    assert [r.body for r in sent[:2]] == [sent[0].body, sent[0].body]
+    assert sent[0].headers["authorization"] == f"Bearer {KEY}"
+    assert sent[2].headers["accept"] == "text/event-stream"
+
+
+async def test_a_key_with_a_line_break_never_reaches_the_wire() -> None:
+    model = catalog().get("openai/o-mini")
+    endpoint = find_endpoint("openai")
+    assert endpoint is not None
+    resolved = resolve_endpoint(
+        endpoint,
+        env={
+            "TOKENPLAN_OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+            "OPENAI_API_KEY": "sk-a\r\nX: y",
+        },
+    )
+    h1 = H1Transport()
+    async with httpx.AsyncClient(transport=h1) as client:
+        provider = HTTPChatModel(model, resolved, client=client, direct=h1)
+        with pytest.raises(ProviderConnectionError) as info:
+            await provider.complete(ChatRequest.from_prompt("hi"))
+    assert not info.value.retryable
+    assert "sk-a" not in str(info.value)
+
+
+async def test_bytes_after_a_response_retire_the_connection() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        while True:
+            await read_request(reader)
+            writer.write(ok(b"answer %d" % n))
+            await writer.drain()
+            if n == 1:
+                await asyncio.sleep(0.05)
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nstray")
+                await writer.drain()
+
+    async with raw_server(handler) as server:
+        transport = H1Transport()
+        origin = Origin("http", "127.0.0.1", server.port)
+        assert (await transport.request(origin, post(origin), timeout_s=5)).content == b"answer 1"
+        await asyncio.sleep(0.2)  # the stray response arrives while the connection is idle
+        assert (await transport.request(origin, post(origin), timeout_s=5)).content == b"answer 2"
+        assert server.connections == 2
+        await transport.aclose()
