@@ -181,10 +181,13 @@ def _load(args: argparse.Namespace) -> list[Any]:
 
 def _write(results: list[Any], out: Path, *, title: str, fitted: dict[str, Any]) -> None:
     from tokenplan.bench import markdown_table, plot_pareto, write_curves_csv, write_results_csv
+    from tokenplan.bench.report import write_tasks_csv
 
     out.mkdir(parents=True, exist_ok=True)
     write_results_csv(results, out / "results.csv")
     write_curves_csv(results, out / "curves.csv")
+    if any(r.tasks for r in results):
+        write_tasks_csv(results, out / "tasks.csv")
     plot_pareto(results, out / "pareto.png", title=title)
     for r in results:
         plot_pareto([r], out / f"pareto-{r.dataset}.png", title=title)

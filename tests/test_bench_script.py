@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -29,7 +30,11 @@ def test_replay_run_writes_every_output(tmp_path: Path) -> None:
     data = tmp_path / "data"
     write_routerbench_csv(data / "routerbench-subset" / "arc.csv", synthetic_outcomes(120))
     out = tmp_path / "out"
-    proc = _run("--data", str(data), "--dataset", "routerbench", "--out", str(out), "--seed", "3")
+    ledger = tmp_path / "bench-ledger.jsonl"
+    proc = _run(
+        "--data", str(data), "--dataset", "routerbench", "--out", str(out), "--seed", "3",
+        "--ledger", str(ledger),
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     for name in (
         "results.csv",
@@ -42,8 +47,28 @@ def test_replay_run_writes_every_output(tmp_path: Path) -> None:
         assert (out / name).stat().st_size > 0, name
     assert proc.stdout.startswith("### routerbench")
     assert "| rb/big | single |" in proc.stdout
+    for policy in ("router:balanced", "escalation:balanced", "agree-cascade@20%", "oracle"):
+        assert f"| {policy} |" in proc.stdout
     assert "(seed 3)" in proc.stdout
     assert "error" not in proc.stderr.lower()
+    lines = [json.loads(line) for line in ledger.read_text().splitlines()]
+    assert lines
+    assert {d["kind"] for d in lines} == {"bench"}
+    assert {d["provider"] for d in lines} == {"replay"}
+    assert len({d["run_id"] for d in lines}) == 1
+
+
+def test_replay_budget_is_a_ceiling_per_policy(tmp_path: Path) -> None:
+    write_routerbench_csv(tmp_path / "d" / "x.csv", synthetic_outcomes(60))
+    out = tmp_path / "out"
+    proc = _run("--data", str(tmp_path / "d"), "--budget", "0.01", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    with (out / "results.csv").open(newline="") as fh:
+        rows = {r["policy"]: r for r in csv.DictReader(fh)}
+    n = int(rows["rb/big"]["n"])
+    for row in rows.values():
+        assert float(row["usd_per_1k"]) * n / 1000 <= 0.01 + 1e-9, row["policy"]
+    assert int(rows["rb/big"]["errors"]) > 0  # the strong model alone cannot fit $0.01
 
 
 def test_a_folder_of_csvs_is_accepted_directly(tmp_path: Path) -> None:

@@ -11,7 +11,9 @@ Policies: every single model; the product's router (``router:cheapest``, ``route
 (``escalation:cheapest``, ``escalation:balanced``: the router's choice, then the next tier up on
 an answer the acceptance checks reject); when responses were recorded, the unanimous-pair
 cascade and the fitted agreement cascade (one row per budget, plus its cost weight sweep for
-APGR/CPT); the random strong/weak mix (APGR baseline); the oracle.
+APGR/CPT); the random strong/weak mix (APGR baseline); the oracle, and the *cascade bounds*
+(``cascade-bound@X%``: the agreement cascade fitted on the eval part itself, so the best its
+response-only signals allow at that budget - upper bounds, marked ``oracle``).
 
 Every call goes through the product's metering (:mod:`tokenplan.bench.metering`) over the
 replay provider; with ``budget_usd`` each policy runs under its own hard
@@ -33,10 +35,15 @@ from tokenplan.bench.policies.base import Policy, Query
 from tokenplan.bench.policies.cascade import UnanimousCascade
 from tokenplan.bench.policies.fit import CascadeFit
 from tokenplan.bench.policies.product import EscalationPolicy, RouterPolicy
-from tokenplan.bench.policies.simple import OraclePolicy, RandomMixPolicy, SingleModelPolicy
+from tokenplan.bench.policies.simple import (
+    OraclePolicy,
+    RandomMixPolicy,
+    SingleModelPolicy,
+    UpperBound,
+)
 from tokenplan.bench.prices import PriceTable
 from tokenplan.bench.replay import ReplayModel
-from tokenplan.bench.results import BenchResult, summarize
+from tokenplan.bench.results import BenchResult, summarize, task_rows
 from tokenplan.budget import Budget
 from tokenplan.catalog import Catalog
 from tokenplan.errors import UsageError
@@ -173,8 +180,25 @@ def _lineup(
     mix = [RandomMixPolicy(weak=wid, strong=sid, strong_share=s, seed=seed) for s in _MIX_SHARES]
     lineup.families["random-mix"] = list(mix)
     lineup.add(mix[len(mix) // 2], "RouteLLM's random baseline (APGR ~0.5)", family="random-mix")
+    _bounds(lineup, evaluation, strong=strong, budgets=budgets, seed=seed)
     lineup.add(OraclePolicy(evaluation), "UPPER BOUND: reads the grades (cheapest correct model)")
     return lineup
+
+
+def _bounds(
+    lineup: _Lineup, evaluation: OutcomeDataset, *, strong: str, budgets: Sequence[float], seed: int
+) -> None:
+    """Agreement cascades fitted on the eval part itself: what the response-only signals they
+    read could give at each budget if the fit knew the eval grades (an upper bound only)."""
+    fit = CascadeFit(evaluation, build_catalog(evaluation), strong=strong, smoothing=0.0)
+    if not fit.usable:
+        return
+    for fraction in budgets:
+        name = f"cascade-bound@{fraction:.0%}"
+        lineup.add(
+            UpperBound(fit.for_budget(fraction, name=name, seed=seed), name=name),
+            "UPPER BOUND: the agreement cascade fitted on the eval grades themselves",
+        )
 
 
 async def _run_lineup(
@@ -256,6 +280,13 @@ async def run_replay_benchmark(
         members=lineup.members,
         notes=lineup.notes,
     )
+    reference = rows[0].reference if rows else ""
+    tasks = task_rows(
+        dataset.name,
+        runs,
+        task_of={s.id: s.task.split("/", 1)[0] for s in evaluation.samples},
+        reference=reference,
+    )
     result_notes = [
         *dataset.notes,
         f"split {split}: {len(train)} train / {len(evaluation)} eval prompts; everything "
@@ -266,6 +297,7 @@ async def run_replay_benchmark(
         dataset=dataset.name,
         rows=rows,
         curves=curves,
+        tasks=tasks,
         strong=dataset.model_id(strong),
         weak=dataset.model_id(weak),
         notes=result_notes,

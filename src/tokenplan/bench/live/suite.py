@@ -28,7 +28,7 @@ from tokenplan.bench.policies.base import Choice, Policy, Query
 from tokenplan.bench.policies.cascade import UnanimousCascade
 from tokenplan.bench.policies.product import EscalationPolicy, RouterPolicy
 from tokenplan.bench.policies.simple import SingleModelPolicy
-from tokenplan.bench.results import BenchResult, summarize
+from tokenplan.bench.results import BenchResult, summarize, task_rows
 from tokenplan.budget import Budget
 from tokenplan.catalog import Catalog, Model
 from tokenplan.errors import UsageError
@@ -148,6 +148,12 @@ async def run_live_suite(
         weak=weak,
         notes={"oracle": "UPPER BOUND: cheapest model that solved each task (no extra calls)"},
     )
+    by_task = task_rows(
+        dataset,
+        runs,
+        task_of={t.id: t.kind for t in tasks},
+        reference=rows[0].reference if rows else "",
+    )
     notes = [
         f"{len(tasks)} built-in tasks ({', '.join(sorted({t.kind for t in tasks}))}), graded "
         "programmatically",
@@ -160,6 +166,7 @@ async def run_live_suite(
         dataset=dataset,
         rows=rows,
         curves=curves,
+        tasks=by_task,
         strong=strong,
         weak=weak,
         notes=notes,
