@@ -157,7 +157,7 @@ def task_rows(
             n, score, cost = totals(run, task)
             if not n:
                 continue
-            ref_n, ref_score, ref_cost = totals(ref, task) if ref else (0, math.nan, math.nan)
+            _, ref_score, ref_cost = totals(ref, task) if ref else (0, math.nan, math.nan)
             rows.append(
                 TaskRow(
                     dataset=dataset,
