@@ -19,6 +19,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
+from tokenplan.providers._streams import closing_stream
 from tokenplan.providers.metered import AttemptSink, MeteredModel
 
 if TYPE_CHECKING:
@@ -98,5 +99,6 @@ class MeteredModels:
         return await self.model(request.model).complete(request)
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
-        async for chunk in self.model(request.model).stream(request):
-            yield chunk
+        async with closing_stream(self.model(request.model).stream(request)) as chunks:
+            async for chunk in chunks:
+                yield chunk

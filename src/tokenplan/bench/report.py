@@ -178,6 +178,29 @@ def _short(name: str, prefix: str) -> str:
     return name[len(prefix) :] if prefix and name.startswith(prefix) else name
 
 
+def _label_groups(
+    rows: Sequence[ResultRow], prefix: str, *, closeness: float = 0.015
+) -> list[tuple[tuple[float, float], list[str]]]:
+    """One label per spot: points closer than ``closeness`` of both axis ranges (x in log
+    space) share the label of the first one, so coinciding policies do not print over each
+    other (a router that picks the reference model, an escalation that rarely escalates)."""
+    if not rows:
+        return []
+    xs = [math.log10(r.usd_per_1k) for r in rows]
+    ys = [r.accuracy for r in rows]
+    dx = closeness * max(max(xs) - min(xs), 1e-9)
+    dy = closeness * max(max(ys) - min(ys), 1e-9)
+    groups: list[tuple[float, float, tuple[float, float], list[str]]] = []
+    for r, lx, y in zip(rows, xs, ys, strict=True):
+        for gx, gy, _, names in groups:
+            if abs(gx - lx) <= dx and abs(gy - y) <= dy:
+                names.append(_short(r.policy, prefix))
+                break
+        else:
+            groups.append((lx, y, (r.usd_per_1k, r.accuracy), [_short(r.policy, prefix)]))
+    return [(spot, names) for _, _, spot, names in groups]
+
+
 def _draw(ax: Any, result: BenchResult) -> None:
     prefix = result.strong.split("/", 1)[0] + "/" if "/" in result.strong else ""
     rows = [r for r in result.rows if not math.isnan(r.usd_per_1k) and r.usd_per_1k > 0]
@@ -200,15 +223,8 @@ def _draw(ax: Any, result: BenchResult) -> None:
             zorder=3,
         )
 
-    # One label per location: policies that coincide (a router picking one model) share it.
-    labels: dict[tuple[float, float], list[str]] = {}
-    for r in rows:
-        spot = (round(r.usd_per_1k, 6), round(r.accuracy, 6))
-        labels.setdefault(spot, []).append(_short(r.policy, prefix))
-    for (x, y), names in labels.items():
-        ax.annotate(
-            " = ".join(names), (x, y), fontsize=6, xytext=(3, 2), textcoords="offset points"
-        )
+    for (x, y), names in _label_groups(rows, prefix):
+        ax.annotate(", ".join(names), (x, y), fontsize=6, xytext=(3, 2), textcoords="offset points")
     front = frontier([(r.usd_per_1k, r.accuracy) for r in rows if r.kind != "oracle"])
     if front:
         xs, ys = zip(*front, strict=True)
