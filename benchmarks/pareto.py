@@ -304,11 +304,8 @@ def _live_model(args: argparse.Namespace, runtime: Any) -> tuple[Any, Any, list[
     from tokenplan.errors import UsageError
 
     if args.live and runtime.simulated:
-        why = (
-            "offline mode is on (TOKENPLAN_OFFLINE / providers.offline)"
-            if (runtime.settings.offline)
-            else "no provider endpoint is usable"
-        )
+        offline = runtime.settings.offline
+        why = "offline mode is on" if offline else "no provider endpoint is usable"
         raise UsageError(
             f"--live needs a real model: {why}; set one of {', '.join(KEY_VARS)} "
             f"(or {LOCAL_VAR} for a local server), or use --sim"
