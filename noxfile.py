@@ -37,9 +37,27 @@ def typing(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Run every benchmark script and print its figures (opt-in; slow)."""
+    """Run every benchmark script and print its figures (opt-in; slow).
+
+    Ends with a quick replay run of the Pareto benchmark on the RouterBench slice (one seed),
+    when the datasets are at ``../shared/data`` beside the repository.
+    """
     session.install("-e", ".[bench]", *TEST_DEPS)
     import pathlib
 
     for script in sorted(pathlib.Path("benchmarks").glob("bench_*.py")):
         session.run("python", str(script), *session.posargs)
+    data = pathlib.Path(__file__).resolve().parent.parent / "shared" / "data"
+    if (data / "routerbench-subset").is_dir():
+        session.run(
+            "python",
+            "benchmarks/pareto.py",
+            "--dataset",
+            "routerbench",
+            "--out",
+            "bench-out/pareto",
+        )
+    else:
+        session.log(
+            f"skipping benchmarks/pareto.py: no datasets at {data} (see docs/benchmarks.md)"
+        )

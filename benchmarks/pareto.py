@@ -28,16 +28,20 @@ when it exists):
   table (``--prices``, default ``litellm-prices/model_prices_and_context_window.json`` under
   ``--data``, from GitHub ``BerriAI/litellm``) and token counts estimated from text.
 
+Every call goes through the product's metering layer (one ``kind="bench"`` ledger attempt per
+call; ``--budget`` is a hard ceiling per policy in replay mode, for the whole run live).
+
 Live mode (``--live``) runs the built-in task suite (code graded by running hidden tests, math
-by exact answer, facts by normalized match) through real providers under ``--budget``;
-``--sim`` runs it on the offline simulator as a smoke test.
+by exact answer, facts by normalized match) through the product's runtime with real providers
+(keys from the environment, the keys file or a local endpoint) under ``--budget``, recording
+every call on the ledger; ``--sim`` runs it on the offline simulator (no sleeping unless
+``TOKENPLAN_SIM_LATENCY_SCALE`` says so) as a smoke test.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -54,6 +58,7 @@ KEY_VARS = (
     "OPENROUTER_API_KEY",
     "DEEPSEEK_API_KEY",
 )
+LOCAL_VAR = "TOKENPLAN_OPENAI_BASE_URL"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -82,8 +87,20 @@ def _parser() -> argparse.ArgumentParser:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--live", action="store_true", help="run the task suite on real models")
     mode.add_argument("--sim", action="store_true", help="run the task suite on the simulator")
-    p.add_argument("--budget", type=float, default=1.0, help="USD ceiling of a live/sim run")
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        help="USD ceiling: of the whole --live/--sim run (default 1.0), of each policy in replay "
+        "mode (default: none)",
+    )
     p.add_argument("--models", default="", help="live/sim: comma-separated catalog ids")
+    p.add_argument(
+        "--ledger",
+        type=Path,
+        default=None,
+        help="replay: also write every call's ledger line (kind=bench) to this JSONL file",
+    )
     return p
 
 
@@ -164,10 +181,13 @@ def _load(args: argparse.Namespace) -> list[Any]:
 
 def _write(results: list[Any], out: Path, *, title: str, fitted: dict[str, Any]) -> None:
     from tokenplan.bench import markdown_table, plot_pareto, write_curves_csv, write_results_csv
+    from tokenplan.bench.report import write_tasks_csv
 
     out.mkdir(parents=True, exist_ok=True)
     write_results_csv(results, out / "results.csv")
     write_curves_csv(results, out / "curves.csv")
+    if any(r.tasks for r in results):
+        write_tasks_csv(results, out / "tasks.csv")
     plot_pareto(results, out / "pareto.png", title=title)
     for r in results:
         plot_pareto([r], out / f"pareto-{r.dataset}.png", title=title)
@@ -194,11 +214,26 @@ async def _replay(args: argparse.Namespace) -> None:
         f"loaded {', '.join(f'{d.name} ({len(d)})' for d in datasets)} in "
         f"{time.perf_counter() - started:.1f}s"
     )
+    if args.budget is not None and not args.budget > 0:
+        raise UsageError("--budget must be a positive number of USD")
+    ledger = _replay_ledger(args.ledger)
+    run_id = _run_id()
     results = []
-    for dataset in datasets:
-        result = await run_replay_benchmark(dataset, split=split, budgets=budgets)
-        _info(f"{dataset.name}: {len(result.rows)} policies in {result.seconds:.1f}s")
-        results.append(result)
+    try:
+        for dataset in datasets:
+            result = await run_replay_benchmark(
+                dataset,
+                split=split,
+                budgets=budgets,
+                budget_usd=args.budget,
+                ledger=ledger.append if ledger is not None else None,
+                run_id=run_id,
+            )
+            _info(f"{dataset.name}: {len(result.rows)} policies in {result.seconds:.1f}s")
+            results.append(result)
+    finally:
+        if ledger is not None:
+            ledger.close()
     fitted = {r.dataset: r.fitted for r in results}
     _write(results, args.out, title=f"replay, split {split}", fitted=fitted)
     _info(
@@ -207,32 +242,109 @@ async def _replay(args: argparse.Namespace) -> None:
     )
 
 
-def _live_model(args: argparse.Namespace) -> tuple[Any, Any, list[str]]:
-    """The model, catalog and model ids a live or simulated run goes through.
+def _run_id() -> str:
+    import secrets
 
-    Both go through the product's provider layer (``tokenplan.runtime`` for real providers,
-    ``tokenplan.providers.sim`` for the simulator); this build refuses clearly when it lacks
-    them.
+    return "bench-" + time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+
+
+def _replay_ledger(path: Path | None) -> Any:
+    if path is None:
+        return None
+    from tokenplan.ledger.store import Ledger
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return Ledger(path)
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    """The invocation's settings; ``--sim`` forces the simulator, without sleeping by default."""
+    from tokenplan.settings import Settings
+
+    if not args.sim:
+        return Settings.load()
+    settings = Settings.load({"offline": True})
+    if settings.sim_latency_scale is None:
+        settings = settings.replace(sim_latency_scale=0.0)
+    return settings
+
+
+def _default_models(available: list[Any]) -> list[str]:
+    """The cheapest usable model, then per paid tier the best-rated usable model priced at or
+    below the tier's median (the priciest flagships would eat a small budget alone)."""
+    from tokenplan.catalog import TIER_ORDER
+
+    def price(m: Any) -> float:
+        return float(m.input_per_mtok + m.output_per_mtok)
+
+    def rating(m: Any) -> float:
+        return sum(m.quality.values()) / max(len(m.quality), 1)
+
+    ids: list[str] = []
+    if available:
+        ids.append(min(available, key=lambda m: (price(m), m.id)).id)
+    for tier in TIER_ORDER:
+        prices = sorted(price(m) for m in available if m.tier == tier)
+        if prices:
+            median = prices[(len(prices) - 1) // 2]
+            pool = [m for m in available if m.tier == tier and price(m) <= median]
+            best = max(pool, key=lambda m: (rating(m), -price(m), m.id)).id
+            if best not in ids:
+                ids.append(best)
+    return ids
+
+
+def _live_model(args: argparse.Namespace, runtime: Any) -> tuple[Any, Any, list[str]]:
+    """The metered models, catalog and model ids a live or simulated run goes through.
+
+    Every call goes through the runtime's metered, retrying models; its ledger lines are
+    collected for the report and written to the runtime's ledger.
     """
+    from tokenplan.bench.metering import AttemptLog, MeteredModels
     from tokenplan.errors import UsageError
 
-    if args.live and not any(os.environ.get(v) for v in KEY_VARS):
-        raise UsageError(f"--live needs a provider key: set one of {', '.join(KEY_VARS)}")
-    needed = "tokenplan.runtime" if args.live else "tokenplan.providers.sim"
-    raise UsageError(
-        f"{'--live' if args.live else '--sim'} runs through {needed}, which this build does "
-        "not include yet; replay mode (no flag) works offline"
-    )
+    if args.live and runtime.simulated:
+        offline = runtime.settings.offline
+        why = "offline mode is on" if offline else "no provider endpoint is usable"
+        raise UsageError(
+            f"--live needs a real model: {why}; set one of {', '.join(KEY_VARS)} "
+            f"(or {LOCAL_VAR} for a local server), or use --sim"
+        )
+    log = AttemptLog(forward=runtime.attempt_sink)
+    runtime.attempt_sink = log
+    models = MeteredModels(lambda model_id: runtime.fallback_model([model_id]), log)
+    available = runtime.available_models()
+    if args.models:
+        ids = [m.strip() for m in args.models.split(",") if m.strip()]
+        usable = {m.id for m in available}
+        for model_id in ids:
+            if runtime.catalog.get(model_id).id not in usable:
+                raise UsageError(f"--models: {model_id} cannot be called (no usable endpoint)")
+        ids = [runtime.catalog.get(m).id for m in ids]
+    else:
+        ids = _default_models(available)
+    return models, runtime.catalog, ids
 
 
 async def _suite(args: argparse.Namespace) -> None:
     from tokenplan.bench.live import run_live_suite
+    from tokenplan.runtime import Runtime
 
-    model, catalog, ids = _live_model(args)
-    if args.models:
-        ids = [m.strip() for m in args.models.split(",") if m.strip()]
-    result = await run_live_suite(model, catalog=catalog, model_ids=ids, budget_usd=args.budget)
+    budget = 1.0 if args.budget is None else args.budget
+    async with Runtime.open(_settings(args)) as runtime:
+        models, catalog, ids = _live_model(args, runtime)
+        _info(f"{'live' if args.live else 'simulated'} run of {', '.join(ids)}, budget ${budget:g}")
+        result = await run_live_suite(
+            models,
+            catalog=catalog,
+            model_ids=ids,
+            budget_usd=budget,
+            dataset="live" if args.live else "sim",
+            run_id=_run_id(),
+        )
+        ledger = runtime.settings.ledger_file
     _write([result], args.out, title="live" if args.live else "simulated", fitted={})
+    _info(f"wrote {args.out}/ (results.csv, curves.csv, pareto.png); calls recorded in {ledger}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -152,6 +152,11 @@ async def test_fitting_never_reads_eval_labels() -> None:
     a = await run_replay_benchmark(ds, split=split, curve_points=3)
     b = await run_replay_benchmark(flipped, split=split, curve_points=3)
     assert a.fitted == b.fitted
+    # Every policy but the upper bounds decides exactly as before: same calls, same cost.
+    cost_a = {r.policy: r.usd_per_1k for r in a.rows if r.kind != "oracle"}
+    cost_b = {r.policy: r.usd_per_1k for r in b.rows if r.kind != "oracle"}
+    assert cost_a == cost_b
+    assert {"router:balanced", "escalation:balanced", "agree-cascade@10%"} <= set(cost_a)
     acc_a = {r.policy: r.accuracy for r in a.rows}
     acc_b = {r.policy: r.accuracy for r in b.rows}
     assert acc_a["t/big"] == 1.0

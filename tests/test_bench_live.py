@@ -12,6 +12,7 @@ from tokenplan.bench.report import markdown_table
 from tokenplan.catalog import Catalog
 from tokenplan.errors import UsageError
 from tokenplan.testing import FunctionModel
+from tokenplan.testing.catalogs import model_row
 from tokenplan.types import ChatRequest
 
 CODE = Task(
@@ -124,9 +125,19 @@ def _sim(wrong_models: tuple[str, ...]) -> FunctionModel:
     return FunctionModel(answer)
 
 
+def _three_tiers() -> Catalog:
+    """One model per tier, the budget one good enough for the router's quality floors."""
+    rows = [
+        model_row(f"x/{tier}", tier=tier, input_per_mtok=p, output_per_mtok=4 * p,
+                  quality=dict.fromkeys(("code", "reasoning", "math", "general"), q))
+        for tier, p, q in (("budget", 0.1, 0.8), ("mid", 1.0, 0.85), ("flagship", 5.0, 0.9))
+    ]  # fmt: skip
+    return Catalog.from_rows(rows)
+
+
 async def test_simulated_suite_run_produces_rows_within_budget() -> None:
-    catalog = Catalog.bundled()
-    ids = [m.id for m in sorted(catalog, key=lambda m: m.input_per_mtok + m.output_per_mtok)][:3]
+    catalog = _three_tiers()
+    ids = ["x/budget", "x/mid", "x/flagship"]
     model = _sim(wrong_models=(ids[0],))
     result = await run_live_suite(model, catalog=catalog, model_ids=ids, budget_usd=0.5)
     rows = {r.policy: r for r in result.rows}
@@ -134,9 +145,12 @@ async def test_simulated_suite_run_produces_rows_within_budget() -> None:
     assert rows[ids[1]].accuracy == 1.0
     assert rows["oracle"].accuracy == 1.0
     assert rows["oracle"].usd_per_1k <= rows[ids[1]].usd_per_1k
-    assert {"standin:cheapest", "escalation-ladder", "agree-2"} <= set(rows)
-    # The escalation ladder climbs past the failing cheapest model on code and math.
-    assert rows["escalation-ladder"].accuracy > rows[ids[0]].accuracy
+    expected = {"router:cheapest", "router:balanced", "router:best_quality", "agree-2"}
+    assert expected | {"escalation:cheapest", "escalation:balanced"} <= set(rows)
+    # The product's escalation climbs past the failing budget model on code and math (its
+    # "I am not sure." passes the checks of a fact question, so those stay wrong).
+    assert rows["escalation:cheapest"].accuracy > rows["router:cheapest"].accuracy
+    assert rows["escalation:cheapest"].escalation_rate > 0
     assert all(r.errors == 0 for r in result.rows)
     assert "budget $0.5000" in " ".join(result.notes)
     assert "| agree-2 |" in markdown_table(result)

@@ -9,7 +9,7 @@ import pytest
 from tokenplan.bench.harness import Call, PolicyOutcome, PolicyRun
 from tokenplan.bench.metrics import CurvePoint, apgr, complete_curve, cpt, pgr
 from tokenplan.bench.report import frontier
-from tokenplan.bench.results import summarize
+from tokenplan.bench.results import summarize, task_rows
 
 # Four prompts. The weak model is right on #1 and #2, the strong one on #1, #2 and #3:
 # r(weak) = 0.50, r(strong) = 0.75, a gap of 0.25.
@@ -109,3 +109,22 @@ def test_summarize_relative_figures() -> None:
 def test_frontier() -> None:
     pts = [(1.0, 0.5), (2.0, 0.4), (3.0, 0.8), (0.5, 0.2), (3.0, 0.7), (5.0, 0.8)]
     assert frontier(pts) == [(0.5, 0.2), (1.0, 0.5), (3.0, 0.8)]
+
+
+def test_task_rows_hand_computed() -> None:
+    # q0, q1 are task "a"; q2, q3 task "b". Reference S: a 2/2 right at 0.020, b 1/2 at 0.020.
+    strong = _run("S", "single", [1, 1, 1, 0], [0.010] * 4, ["S"] * 4)
+    router = _run("R", "router", [1, 0, 1, 0], [0.001, 0.001, 0.010, 0.001], ["W", "W", "S", "W"])
+    task_of = {"q0": "a", "q1": "a", "q2": "b", "q3": "b"}
+    rows = task_rows("toy", [strong, router], task_of=task_of, reference="S")
+    by = {(r.policy, r.task): r for r in rows}
+    assert len(rows) == 4
+    assert by[("R", "a")].accuracy == pytest.approx(0.5)
+    assert by[("R", "a")].usd_per_1k == pytest.approx(1.0)
+    assert by[("R", "a")].pct_reference_accuracy == pytest.approx(50.0)
+    assert by[("R", "a")].pct_reference_cost == pytest.approx(100 * 0.002 / 0.020)
+    assert by[("R", "b")].pct_reference_accuracy == pytest.approx(100.0)
+    assert by[("R", "b")].pct_reference_cost == pytest.approx(100 * 0.011 / 0.020)
+    assert by[("S", "b")].n == 2
+    # One task family: nothing to break down.
+    assert task_rows("toy", [router], task_of=dict.fromkeys(task_of, "a"), reference="S") == []

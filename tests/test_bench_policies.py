@@ -1,4 +1,4 @@
-"""Policies see prompts and responses only; ladders, cascades, the oracle and the random mix."""
+"""Policies see prompts and responses only; cascades, the oracle and the random mix."""
 
 from __future__ import annotations
 
@@ -8,17 +8,15 @@ from _bench_data import synthetic_outcomes
 from tokenplan.bench.answers import Answer
 from tokenplan.bench.catalog import build_catalog
 from tokenplan.bench.harness import LabelGrader, run_policy
+from tokenplan.bench.metering import MeteredModels
 from tokenplan.bench.policies import (
     AgreementCascade,
     CascadePlan,
-    LadderPolicy,
     OraclePolicy,
     Query,
     RandomMixPolicy,
     SingleModelPolicy,
     UnanimousCascade,
-    acceptance_check,
-    catalog_ladder,
 )
 from tokenplan.bench.policies.cascade import coarse_key, encode_state, group_key, representative
 from tokenplan.bench.replay import ReplayModel
@@ -114,49 +112,6 @@ def test_plan_actions_are_safe_at_the_edges() -> None:
     assert plan.action("zzz", 1) == "escalate"  # unseen state
 
 
-async def test_ladder_escalates_on_a_failed_check_never_downward() -> None:
-    ladder = LadderPolicy("l", lambda q: ["x/a", "x/b", "x/c"])
-    model = _answers({"x/a": "I cannot say", "x/b": "C", "x/c": "A"})
-    choice = await ladder.run(_q(), model)
-    assert (choice.model, choice.escalations) == ("x/b", 1)
-    # The last rung is accepted whatever it says.
-    model = _answers({"x/a": "?", "x/b": "?", "x/c": "?"})
-    assert (await ladder.run(_q(), model)).model == "x/c"
-    with pytest.raises(ValueError, match="empty ladder"):
-        await LadderPolicy("e", lambda q: []).run(_q(), model)
-
-
-def test_acceptance_check() -> None:
-    def resp(text: str, finish: str = "stop") -> ChatResponse:
-        return ChatResponse(model="m", provider="p", text=text, finish_reason=finish)  # type: ignore[arg-type]
-
-    assert acceptance_check(_q(), resp("B"))
-    assert not acceptance_check(_q(), resp("B", "length"))
-    assert not acceptance_check(_q(), resp("I do not know"))
-    math = _q("How many?", "math")
-    assert acceptance_check(math, resp("2 + 2 = 4. Answer: 4"))
-    assert not acceptance_check(math, resp("2 + 2 = 5. Answer: 5"))
-    code = _q("Write f.", "code")
-    assert acceptance_check(code, resp("```python\ndef f(): pass\n```"))
-    assert not acceptance_check(code, resp("```js\nfunction f() {}\n```"))
-    assert acceptance_check(_q("Write a poem.", "general"), resp("Roses."))
-    assert not acceptance_check(_q("Write a poem.", "general"), resp("  "))
-
-
-def test_catalog_ladder_orders_by_strategy() -> None:
-    train = synthetic_outcomes(60)
-    catalog = build_catalog(train)
-    q = _q()
-    tiers = {m.id: m.tier for m in catalog}
-    assert tiers == {"t/cheap-a": "budget", "t/cheap-b": "mid", "t/big": "flagship"}
-    assert catalog_ladder(catalog, "cheapest")(q) == ["t/cheap-a", "t/cheap-b", "t/big"]
-    assert catalog_ladder(catalog, "best_quality")(q) == ["t/big"]
-    assert catalog_ladder(catalog, "escalation")(q) == ["t/cheap-a", "t/cheap-b", "t/big"]
-    balanced = catalog_ladder(catalog, "balanced")(q)
-    assert balanced[-1] == "t/big"
-    assert balanced[0] in ("t/cheap-a", "t/cheap-b")
-
-
 async def test_random_mix_share_is_seeded_and_close_to_asked() -> None:
     mix = RandomMixPolicy(weak="x/w", strong="x/s", strong_share=0.3, seed=5)
     model = FunctionModel(lambda req: "ok")
@@ -180,7 +135,7 @@ async def test_oracle_picks_the_cheapest_correct_model() -> None:
     run = await run_policy(
         oracle,
         [Query(s.id, s.text, s.capability) for s in ds.samples],
-        model=ReplayModel(ds),
+        models=MeteredModels.wrapping(ReplayModel(ds), build_catalog(ds), provider="replay"),
         grader=LabelGrader(ds),
     )
     assert run.accuracy == 1.0
@@ -199,7 +154,8 @@ async def test_policies_never_see_grades() -> None:
 
     policy = UnanimousCascade("u", panel=["t/cheap-a", "t/cheap-b"], strong="t/big")
     queries = [Query(s.id, s.text, s.capability) for s in ds.samples]
-    run = await run_policy(policy, queries, model=FunctionModel(spy), grader=LabelGrader(ds))
+    models = MeteredModels.wrapping(FunctionModel(spy), build_catalog(ds), provider="replay")
+    run = await run_policy(policy, queries, models=models, grader=LabelGrader(ds))
     texts = {q.text for q in queries}
     assert all(r.prompt_text in texts for r in seen)
     # With this data agreement means correct and the strong model is always right.

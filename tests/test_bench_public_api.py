@@ -10,9 +10,11 @@ import tokenplan.bench.live
 import tokenplan.bench.policies
 
 EXPECTED = {
+    "AttemptLog",
     "BenchResult",
     "CurvePoint",
     "LabelGrader",
+    "MeteredModels",
     "Outcome",
     "OutcomeDataset",
     "PolicyOutcome",

@@ -16,6 +16,8 @@ from tokenplan.bench import (
     write_curves_csv,
     write_results_csv,
 )
+from tokenplan.bench.dataset import OutcomeDataset, Sample
+from tokenplan.bench.report import write_tasks_csv
 from tokenplan.bench.results import BenchResult
 
 
@@ -42,10 +44,18 @@ def test_rows_cover_every_policy_kind(result: BenchResult) -> None:
         "agree-2",
         "agree-cascade@10%",
         "random-mix@50%",
+        "router:cheapest",
+        "router:balanced",
+        "router:best_quality",
+        "escalation:cheapest",
+        "escalation:balanced",
+        "cascade-bound@10%",
+        "cascade-bound@20%",
     } <= names
     by = {r.policy: r for r in result.rows}
     assert by["t/big"].pct_best_accuracy == 100.0
     assert by["oracle"].accuracy == 1.0
+    assert by["cascade-bound@20%"].kind == "oracle"  # fitted on eval grades: a bound only
     assert by["random-mix@50%"].apgr is not None
     assert by["agree-cascade@20%"].apgr is not None
     assert all(r.errors == 0 for r in result.rows)
@@ -91,3 +101,34 @@ def test_markdown_table(result: BenchResult) -> None:
     assert text.count("\n| ") == len(result.rows) + 1  # header + one line per row
     assert "| oracle | oracle | 1.000 |" in text
     assert "split train:0.5 (seed 1)" in text
+
+
+def test_tasks_csv_and_by_task_table(tmp_path: Path) -> None:
+    import anyio
+
+    ds = synthetic_outcomes(120)
+    two_tasks = OutcomeDataset(
+        name="two",
+        id_prefix=ds.id_prefix,
+        models=ds.models,
+        samples=[
+            Sample(s.id, s.text, "arc-challenge" if i % 2 else "winogrande", s.capability)
+            for i, s in enumerate(ds.samples)
+        ],
+        outcomes={m: ds.column(m) for m in ds.models},
+    )
+
+    async def go() -> BenchResult:
+        return await run_replay_benchmark(two_tasks, split=Split(0.5, 1), curve_points=3)
+
+    result = anyio.run(go)
+    assert {t.task for t in result.tasks} == {"arc-challenge", "winogrande"}
+    path = write_tasks_csv([result], tmp_path / "tasks.csv")
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 2 * len(result.rows)
+    big = [r for r in rows if r["policy"] == "t/big"]
+    assert {float(r["pct_reference_accuracy"]) for r in big} == {100.0}
+    text = markdown_table(result)
+    assert "By task: accuracy" in text
+    assert "| policy | arc-challenge (n=" in text

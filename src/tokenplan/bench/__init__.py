@@ -8,8 +8,10 @@ be reused and tested:
   (:func:`load_routellm`), a deterministic train/eval :class:`Split`;
 * :func:`build_catalog`: a catalog of a dataset's models fitted on its train part;
 * :class:`ReplayModel`: the ``replay`` provider serving recorded responses and costs;
-* policies (:mod:`tokenplan.bench.policies`): single models, router stand-ins, escalation
-  ladders, agreement cascades fitted on train, the random baseline and the oracle;
+* :class:`MeteredModels`: every call through the product's metering layer (budget
+  reservations, one ``kind="bench"`` ledger attempt per call, collected by :class:`AttemptLog`);
+* policies (:mod:`tokenplan.bench.policies`): single models, the product's router and
+  escalation, agreement cascades fitted on train, the random baseline and the oracle;
 * the harness (:func:`run_policy`), metrics (APGR, CPT) and outputs (CSV, PNG, markdown);
 * the live suite (:mod:`tokenplan.bench.live`): built-in tasks with programmatic graders.
 
@@ -19,6 +21,7 @@ Only graders and the oracle read grades; policies see prompts and responses.
 from tokenplan.bench.catalog import build_catalog
 from tokenplan.bench.dataset import Outcome, OutcomeDataset, Sample, Split
 from tokenplan.bench.harness import LabelGrader, PolicyOutcome, PolicyRun, run_policy
+from tokenplan.bench.metering import AttemptLog, MeteredModels
 from tokenplan.bench.metrics import CurvePoint, apgr, cpt, pgr
 from tokenplan.bench.prices import Price, PriceTable
 from tokenplan.bench.replay import ReplayModel
@@ -29,9 +32,11 @@ from tokenplan.bench.routellm import load_routellm
 from tokenplan.bench.routerbench import load_routerbench
 
 __all__ = [
+    "AttemptLog",
     "BenchResult",
     "CurvePoint",
     "LabelGrader",
+    "MeteredModels",
     "Outcome",
     "OutcomeDataset",
     "PolicyOutcome",

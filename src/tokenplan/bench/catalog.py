@@ -13,7 +13,8 @@ real ones, each dataset model becomes a catalog row:
   ``TIER_ORDER[round(2 r / (n - 1))]``, i.e. price terciles by rank (two models: budget and
   flagship).
 * **quality priors**: per capability, the model's mean train score on prompts of that
-  capability, Laplace-smoothed (``(sum + 1) / (n + 2)``); capabilities the train part does not
+  capability (the product classifier's reading of each prompt, the tag the router routes on),
+  Laplace-smoothed (``(sum + 1) / (n + 2)``); capabilities the train part does not
   cover get the model's smoothed mean over all train prompts, so every model is offered for
   every capability.
 

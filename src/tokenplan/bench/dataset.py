@@ -17,7 +17,14 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Outcome", "OutcomeDataset", "Sample", "Split", "prompt_key"]
+__all__ = ["Outcome", "OutcomeDataset", "Sample", "Split", "prompt_capability", "prompt_key"]
+
+
+def prompt_capability(text: str) -> str:
+    """The capability the product's classifier gives ``text`` (what the router will see)."""
+    from tokenplan.routing.classifier import classify
+
+    return classify(text).capability
 
 
 def prompt_key(text: str) -> str:
@@ -29,10 +36,10 @@ def prompt_key(text: str) -> str:
 class Sample:
     """One prompt of a dataset.
 
-    ``task`` names the source benchmark (``arc-challenge``, ``mmlu/anatomy``, ...) and
-    ``capability`` the tag the product's classifier is expected to give it. Until the router's
-    classifier is wired into the benchmark, ``capability`` is derived from ``task`` by the
-    loader (see :func:`tokenplan.bench.tasks.task_capability`).
+    ``task`` names the source benchmark (``arc-challenge``, ``mmlu/anatomy``, ...); it is
+    for reports only: no policy reads it. ``capability`` is what the product's classifier reads
+    in the prompt text (:func:`prompt_capability`), the same tag the router routes on; catalog
+    priors are fitted per capability.
     """
 
     id: str

@@ -1,39 +1,44 @@
-"""Running policies over queries: every call metered, every answer graded.
+"""Running policies over queries: every call metered by the product, every answer graded.
 
-The harness hands each policy, per query, a :class:`CallLog` wrapped around the real model
-(replay, simulator or providers). The log records each call's model and cost, and, with a
-:class:`~tokenplan.budget.Budget`, reserves the call's worst case before it and settles the
-actual cost after it, so a live run never spends more than its budget. Costs and call counts
-come from the log, not from the policy.
+Policies call models through :class:`~tokenplan.bench.metering.MeteredModels`: the product's
+metering layer (:class:`~tokenplan.providers.metered.MeteredModel`) reserves each call's worst
+case from the budget, settles its actual cost and records one ledger
+:class:`~tokenplan.ledger.attempt.Attempt` (``kind="bench"``) per call. The harness runs each
+query under a :func:`~tokenplan.ledger.context.call_context` naming the run and the query, and
+reads the query's calls and costs from the attempts recorded under it - not from the policy.
 
 A :class:`Grader` then scores the policy's final :class:`Choice`: :class:`LabelGrader` reads
 the dataset's recorded grade of the chosen model (replay), the live suite runs programmatic
-checks. A policy error (a provider error, the budget running out) scores 0 and is counted.
+checks. A query whose calls fail (a provider error, the budget running out, no route) scores 0
+and is counted as an error.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import anyio
 
 from tokenplan.bench.dataset import OutcomeDataset
+from tokenplan.bench.metering import MeteredModels
 from tokenplan.bench.policies.base import Choice, Policy, PolicyKind, Query
-from tokenplan.budget import Budget, Reservation
-from tokenplan.catalog import Catalog
-from tokenplan.errors import BudgetError, ProviderError, error_summary
-from tokenplan.pricing import usage_cost
-from tokenplan.providers.base import ChatModel
-from tokenplan.tokens import estimate_messages_tokens
-from tokenplan.types import ChatRequest, ChatResponse, StreamChunk
+from tokenplan.budget import Budget
+from tokenplan.errors import (
+    AllCandidatesFailed,
+    BudgetError,
+    ProviderError,
+    RoutingError,
+    error_summary,
+)
+from tokenplan.ledger.attempt import Attempt
+from tokenplan.ledger.context import call_context
 
 __all__ = [
     "Call",
-    "CallLog",
     "Grader",
     "LabelGrader",
     "PolicyOutcome",
@@ -43,17 +48,33 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Output tokens assumed for a call's worst case when the request sets no ``max_tokens``.
-DEFAULT_WORST_CASE_OUTPUT_TOKENS = 1024
+#: Errors that end one query (scored 0, counted) rather than the whole run.
+QUERY_ERRORS = (ProviderError, BudgetError, RoutingError, AllCandidatesFailed)
 
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """One model call made by a policy: the model asked, what it cost, how it failed."""
+    """One model call made by a policy, as the metering layer recorded it.
+
+    ``outcome`` is the ledger's (``ok``, ``invalid`` for an answer its acceptance check
+    rejected, ``error``); ``escalated_from`` the model the policy escalated from.
+    """
 
     model: str
     cost_usd: float
     error: str | None = None
+    outcome: str = "ok"
+    escalated_from: str | None = None
+
+    @classmethod
+    def from_attempt(cls, attempt: Attempt) -> Call:
+        return cls(
+            attempt.model,
+            attempt.cost_usd,
+            attempt.error if attempt.outcome == "error" else None,
+            attempt.outcome,
+            attempt.escalated_from,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,121 +162,61 @@ class LabelGrader:
         return outcome.score
 
 
-class CallLog:
-    """A :class:`ChatModel` wrapper recording every call (and holding budget) for one query."""
-
-    def __init__(
-        self, inner: ChatModel, *, budget: Budget | None = None, catalog: Catalog | None = None
-    ) -> None:
-        self.inner = inner
-        self.budget = budget
-        self.catalog = catalog
-        self.calls: list[Call] = []
-
-    def _reserve(self, request: ChatRequest) -> Reservation | None:
-        if self.budget is None:
-            return None
-        model = self.catalog.find(request.model) if self.catalog is not None else None
-        if model is None:
-            raise BudgetError(
-                f"cannot hold budget for {request.model}: it is not in the catalog",
-                budget_usd=self.budget.limit_usd or 0.0,
-                spent_usd=self.budget.spent_usd,
-            )
-        worst = model.worst_case_cost(
-            estimate_messages_tokens(m.content for m in request.messages),
-            request.max_tokens or DEFAULT_WORST_CASE_OUTPUT_TOKENS,
-        )
-        return self.budget.reserve(worst)
-
-    def _cost(self, request: ChatRequest, response: ChatResponse) -> float:
-        """The response's cost; priced from its usage when the model reported none."""
-        if response.cost_usd > 0 or self.catalog is None:
-            return response.cost_usd
-        model = self.catalog.find(response.model) or self.catalog.find(request.model)
-        return usage_cost(model, response.usage) if model is not None else 0.0
-
-    async def complete(self, request: ChatRequest) -> ChatResponse:
-        reservation = self._reserve(request)
-        try:
-            response = await self.inner.complete(request)
-        except ProviderError as exc:
-            self.calls.append(Call(request.model, 0.0, type(exc).__name__))
-            if reservation is not None:
-                reservation.release()
-            raise
-        cost = self._cost(request, response)
-        if reservation is not None:
-            reservation.settle(cost)
-        self.calls.append(Call(response.model or request.model, cost))
-        return response
-
-    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
-        reservation = self._reserve(request)
-        final: ChatResponse | None = None
-        try:
-            async for chunk in self.inner.stream(request):
-                if chunk.response is not None:
-                    final = chunk.response
-                yield chunk
-        except ProviderError as exc:
-            self.calls.append(Call(request.model, 0.0, type(exc).__name__))
-            raise
-        finally:
-            cost = self._cost(request, final) if final is not None else 0.0
-            if reservation is not None:
-                reservation.settle(cost)
-        if final is not None:
-            self.calls.append(Call(final.model or request.model, cost))
-
-
 async def _one(
     policy: Policy,
     query: Query,
     *,
-    model: ChatModel,
+    models: MeteredModels,
     grader: Grader,
+    run_id: str,
     budget: Budget | None,
-    catalog: Catalog | None,
 ) -> PolicyOutcome:
-    log = CallLog(model, budget=budget, catalog=catalog)
-    try:
-        choice = await policy.run(query, log)
-    except (ProviderError, BudgetError) as exc:
-        summary = error_summary(exc)
-        return PolicyOutcome(
-            query.id, None, 0.0, tuple(log.calls), error=f"{summary['type']}: {summary['message']}"
-        )
+    step_id = f"{policy.name}:{query.id}"
+    error: str | None = None
+    choice: Choice | None = None
+    with call_context(
+        run_id=run_id, kind="bench", step_id=step_id, budget=budget, capability=query.capability
+    ):
+        try:
+            choice = await policy.run(query, models)
+        except QUERY_ERRORS as exc:
+            summary = error_summary(exc)
+            error = f"{summary['type']}: {summary['message']}"
+    calls = tuple(Call.from_attempt(a) for a in models.log.take(run_id, step_id))
+    if choice is None:
+        return PolicyOutcome(query.id, None, 0.0, calls, error=error)
     try:
         score = await grader.grade(query, choice)
     except ValueError as exc:
         logger.warning("bench.grade_failed", extra={"policy": policy.name, "query": query.id})
         return PolicyOutcome(
-            query.id, choice.model, 0.0, tuple(log.calls), choice.escalations, f"grading: {exc}"
+            query.id, choice.model, 0.0, calls, choice.escalations, f"grading: {exc}"
         )
-    return PolicyOutcome(query.id, choice.model, score, tuple(log.calls), choice.escalations)
+    return PolicyOutcome(query.id, choice.model, score, calls, choice.escalations)
 
 
 async def run_policy(
     policy: Policy,
     queries: Sequence[Query],
     *,
-    model: ChatModel,
+    models: MeteredModels,
     grader: Grader,
     concurrency: int = 1,
     budget: Budget | None = None,
-    catalog: Catalog | None = None,
+    run_id: str = "bench",
 ) -> PolicyRun:
     """Run ``policy`` on every query (``concurrency`` at a time) and grade each answer.
 
-    With a ``budget``, each call's worst case is reserved first (prices from ``catalog``); a
-    query whose call cannot fit ends with a ``BudgetError`` outcome and the run goes on.
+    Each query runs under ``call_context(run_id=run_id, kind="bench", step_id="<policy>:<query
+    id>", budget=budget)``; its calls are the attempts ``models`` recorded there. With a
+    ``budget``, the metering layer reserves each call's worst case first; a query whose call
+    cannot fit ends with a ``BudgetError`` outcome and the run goes on.
     """
     results: list[PolicyOutcome | None] = [None] * len(queries)
 
     async def run_one(i: int) -> None:
         results[i] = await _one(
-            policy, queries[i], model=model, grader=grader, budget=budget, catalog=catalog
+            policy, queries[i], models=models, grader=grader, run_id=run_id, budget=budget
         )
 
     if concurrency <= 1:

@@ -14,6 +14,13 @@ semantics: fallback layers drop the model and move on).
 
 Where the dataset recorded no text (RouteLLM's MMLU), the response text is empty and
 ``raw["replay"]["response_recorded"]`` is false.
+
+**Usage and cost.** Datasets record a cost per call, not token counts. Given the dataset's
+catalog, the reported usage is *reconstructed* so that the catalog prices bill the recorded
+cost: the estimated token counts of the prompt and the response are scaled by one common
+factor (:func:`billing_usage`). The product's metering layer, which prices every call from its
+usage, then records the recorded cost to within half a token's price. Without a catalog the
+usage is the plain estimate and ``cost_usd`` carries the recorded cost.
 """
 
 from __future__ import annotations
@@ -21,24 +28,50 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from tokenplan.bench.dataset import OutcomeDataset, prompt_key
+from tokenplan.catalog import Catalog, Model
 from tokenplan.errors import ModelUnavailableError, ReplayMissError
 from tokenplan.tokens import estimate_messages_tokens, estimate_tokens
 from tokenplan.types import ChatRequest, ChatResponse, StreamChunk, Usage
 
-__all__ = ["ReplayModel"]
+__all__ = ["ReplayModel", "billing_usage"]
+
+_MTOK = 1_000_000.0
+
+
+def billing_usage(model: Model, cost_usd: float, *, input_tokens: int, output_tokens: int) -> Usage:
+    """Token counts that ``model``'s prices bill at ``cost_usd``, shaped like the estimates.
+
+    Both estimates are scaled by ``cost / estimated cost`` and rounded, so the billed cost is
+    within half a token's price of ``cost_usd``. When the estimate prices at zero (no tokens,
+    or free prices) the whole cost goes to the priced side; a free model keeps the estimate.
+    """
+    p_in, p_out = model.input_per_mtok / _MTOK, model.output_per_mtok / _MTOK
+    estimated = input_tokens * p_in + output_tokens * p_out
+    if cost_usd <= 0 or (p_in <= 0 and p_out <= 0):
+        return Usage(input_tokens=input_tokens, output_tokens=output_tokens)
+    if estimated > 0:
+        scale = cost_usd / estimated
+        return Usage(
+            input_tokens=round(input_tokens * scale), output_tokens=round(output_tokens * scale)
+        )
+    if p_out > 0:
+        return Usage(input_tokens=input_tokens, output_tokens=round(cost_usd / p_out))
+    return Usage(input_tokens=round(cost_usd / p_in), output_tokens=output_tokens)
 
 
 class ReplayModel:
     """Serves an :class:`OutcomeDataset`'s recordings for its catalog ids.
 
     ``request.model`` may be the catalog id (``rb/gpt-4-1106-preview``) or the dataset's own
-    model name. ``calls`` counts the responses served.
+    model name. ``catalog`` (the dataset's catalog) makes the reported usage bill the recorded
+    cost at its prices (see the module docstring). ``calls`` counts the responses served.
     """
 
     provider = "replay"
 
-    def __init__(self, dataset: OutcomeDataset) -> None:
+    def __init__(self, dataset: OutcomeDataset, *, catalog: Catalog | None = None) -> None:
         self.dataset = dataset
+        self.catalog = catalog
         self.calls = 0
 
     def _resolve_model(self, model: str) -> str:
@@ -74,15 +107,22 @@ class ReplayModel:
         outcome = self.dataset.outcome(sample.id, name)
         answer = outcome.response or ""
         self.calls += 1
+        model_id = self.dataset.model_id(name)
+        input_tokens = estimate_messages_tokens(m.content for m in request.messages)
+        output_tokens = estimate_tokens(answer) if answer else 0
+        row = self.catalog.find(model_id) if self.catalog is not None else None
+        if row is None:
+            usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens)
+        else:
+            usage = billing_usage(
+                row, outcome.cost_usd, input_tokens=input_tokens, output_tokens=output_tokens
+            )
         return ChatResponse(
             id=f"replay-{sample.id}",
-            model=self.dataset.model_id(name),
+            model=model_id,
             provider=self.provider,
             text=answer,
-            usage=Usage(
-                input_tokens=estimate_messages_tokens(m.content for m in request.messages),
-                output_tokens=estimate_tokens(answer) if answer else 0,
-            ),
+            usage=usage,
             cost_usd=outcome.cost_usd,
             raw={
                 "replay": {

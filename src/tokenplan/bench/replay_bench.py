@@ -6,10 +6,18 @@
    cascade tables and their budget operating points.
 3. On the eval part: every policy runs through the replay provider and is graded from labels.
 
-Policies: every single model; the router stand-ins ``cheapest``/``balanced``/``best_quality``
-and the tier-escalation ladder with acceptance checks; when responses were recorded, the
-unanimous-pair cascade and the fitted agreement cascade (one row per budget, plus its cost
-weight sweep for APGR/CPT); the random strong/weak mix (APGR baseline); the oracle.
+Policies: every single model; the product's router (``router:cheapest``, ``router:balanced``,
+``router:best_quality``) over the dataset catalog; the product's escalation
+(``escalation:cheapest``, ``escalation:balanced``: the router's choice, then the next tier up on
+an answer the acceptance checks reject); when responses were recorded, the unanimous-pair
+cascade and the fitted agreement cascade (one row per budget, plus its cost weight sweep for
+APGR/CPT); the random strong/weak mix (APGR baseline); the oracle, and the *cascade bounds*
+(``cascade-bound@X%``: the agreement cascade fitted on the eval part itself, so the best its
+response-only signals allow at that budget - upper bounds, marked ``oracle``).
+
+Every call goes through the product's metering (:mod:`tokenplan.bench.metering`) over the
+replay provider; with ``budget_usd`` each policy runs under its own hard
+:class:`~tokenplan.budget.Budget` of that size.
 """
 
 from __future__ import annotations
@@ -22,16 +30,26 @@ from typing import Any
 from tokenplan.bench.catalog import build_catalog
 from tokenplan.bench.dataset import OutcomeDataset, Split
 from tokenplan.bench.harness import LabelGrader, PolicyRun, run_policy
+from tokenplan.bench.metering import MeteredModels
 from tokenplan.bench.policies.base import Policy, Query
 from tokenplan.bench.policies.cascade import UnanimousCascade
 from tokenplan.bench.policies.fit import CascadeFit
-from tokenplan.bench.policies.ladder import LadderPolicy, acceptance_check, catalog_ladder
-from tokenplan.bench.policies.simple import OraclePolicy, RandomMixPolicy, SingleModelPolicy
+from tokenplan.bench.policies.product import EscalationPolicy, RouterPolicy
+from tokenplan.bench.policies.simple import (
+    OraclePolicy,
+    RandomMixPolicy,
+    SingleModelPolicy,
+    UpperBound,
+)
 from tokenplan.bench.prices import PriceTable
 from tokenplan.bench.replay import ReplayModel
-from tokenplan.bench.results import BenchResult, summarize
+from tokenplan.bench.results import BenchResult, summarize, task_rows
+from tokenplan.budget import Budget
 from tokenplan.catalog import Catalog
 from tokenplan.errors import UsageError
+from tokenplan.providers.metered import AttemptSink
+from tokenplan.routing.router import Router
+from tokenplan.settings import Settings
 
 __all__ = ["DEFAULT_BUDGETS", "pick_pair", "run_replay_benchmark"]
 
@@ -89,21 +107,21 @@ class _Lineup:
             self.members[policy.name] = family
 
 
-def _ladders(lineup: _Lineup, train: OutcomeDataset, catalog: Catalog) -> None:
-    # Acceptance checks read responses: without recorded responses they cannot run.
-    checks = all(train.has_responses(m) for m in train.models)
-    accept = acceptance_check if checks else None
-    suffix = " + acceptance-check escalation" if checks else " (no responses: no checks)"
+def _product(lineup: _Lineup, train: OutcomeDataset, catalog: Catalog) -> None:
+    # Default settings, not the user's config: its rules and lists name other catalogs' models.
+    router = Router(catalog, Settings())
     for strategy in ("cheapest", "balanced", "best_quality"):
         lineup.add(
-            LadderPolicy(f"standin:{strategy}", catalog_ladder(catalog, strategy), accept=accept),
-            "catalog stand-in for the product router" + suffix,
+            RouterPolicy(router, strategy=strategy),
+            "the product router over the dataset catalog (classifier capability, fitted priors)",
         )
-    if checks:
-        lineup.add(
-            LadderPolicy("escalation-ladder", catalog_ladder(catalog, "escalation")),
-            "budget -> mid -> flagship on failed acceptance checks",
-        )
+    # Acceptance checks read responses: without recorded responses they cannot run.
+    if all(train.has_responses(m) for m in train.models):
+        for strategy in ("cheapest", "balanced"):
+            lineup.add(
+                EscalationPolicy(router, strategy=strategy),
+                f"router:{strategy}, then the next tier up when the answer fails its checks",
+            )
 
 
 def _cascades(
@@ -155,28 +173,55 @@ def _lineup(
         lineup.add(SingleModelPolicy(train.model_id(m)))
     lineup.notes[sid] = "strong model (best train score)"
     lineup.notes[wid] = "weak model (best train score at <= 10% of the strong model's cost)"
-    _ladders(lineup, train, catalog)
+    _product(lineup, train, catalog)
     _cascades(
         lineup, train, catalog, strong=strong, budgets=budgets, curve_points=curve_points, seed=seed
     )
     mix = [RandomMixPolicy(weak=wid, strong=sid, strong_share=s, seed=seed) for s in _MIX_SHARES]
     lineup.families["random-mix"] = list(mix)
     lineup.add(mix[len(mix) // 2], "RouteLLM's random baseline (APGR ~0.5)", family="random-mix")
+    _bounds(lineup, evaluation, strong=strong, budgets=budgets, seed=seed)
     lineup.add(OraclePolicy(evaluation), "UPPER BOUND: reads the grades (cheapest correct model)")
     return lineup
 
 
+def _bounds(
+    lineup: _Lineup, evaluation: OutcomeDataset, *, strong: str, budgets: Sequence[float], seed: int
+) -> None:
+    """Agreement cascades fitted on the eval part itself: what the response-only signals they
+    read could give at each budget if the fit knew the eval grades (an upper bound only)."""
+    fit = CascadeFit(evaluation, build_catalog(evaluation), strong=strong, smoothing=0.0)
+    if not fit.usable:
+        return
+    for fraction in budgets:
+        name = f"cascade-bound@{fraction:.0%}"
+        lineup.add(
+            UpperBound(fit.for_budget(fraction, name=name, seed=seed), name=name),
+            "UPPER BOUND: the agreement cascade fitted on the eval grades themselves",
+        )
+
+
 async def _run_lineup(
-    lineup: _Lineup, evaluation: OutcomeDataset
+    lineup: _Lineup,
+    evaluation: OutcomeDataset,
+    catalog: Catalog,
+    *,
+    budget_usd: float | None,
+    ledger: AttemptSink | None,
+    run_id: str,
 ) -> tuple[list[PolicyRun], dict[str, list[PolicyRun]]]:
-    replay = ReplayModel(evaluation)
+    replay = ReplayModel(evaluation, catalog=catalog)
+    models = MeteredModels.wrapping(replay, catalog, provider="replay", forward=ledger)
     grader = LabelGrader(evaluation)
     queries = [Query(s.id, s.text, s.capability) for s in evaluation.samples]
     cache: dict[str, PolicyRun] = {}
 
     async def run(policy: Policy) -> PolicyRun:
         if policy.name not in cache:
-            cache[policy.name] = await run_policy(policy, queries, model=replay, grader=grader)
+            budget = Budget(budget_usd) if budget_usd is not None else None
+            cache[policy.name] = await run_policy(
+                policy, queries, models=models, grader=grader, budget=budget, run_id=run_id
+            )
         return cache[policy.name]
 
     runs = [await run(p) for p in lineup.policies]
@@ -194,8 +239,16 @@ async def run_replay_benchmark(
     budgets: Sequence[float] = DEFAULT_BUDGETS,
     prices: PriceTable | None = None,
     curve_points: int = 13,
+    budget_usd: float | None = None,
+    ledger: AttemptSink | None = None,
+    run_id: str = "bench",
 ) -> BenchResult:
-    """Benchmark every policy on ``dataset``'s eval part (see the module docstring)."""
+    """Benchmark every policy on ``dataset``'s eval part (see the module docstring).
+
+    ``budget_usd`` gives each policy a hard budget for the whole eval part (queries whose
+    calls cannot fit score 0 and count as errors); ``ledger`` receives every call's
+    :class:`~tokenplan.ledger.attempt.Attempt` (``kind="bench"``, under ``run_id``).
+    """
     started = time.perf_counter()
     train, evaluation = dataset.split(split)
     if not len(train) or not len(evaluation):
@@ -215,7 +268,9 @@ async def run_replay_benchmark(
         curve_points=curve_points,
         seed=split.seed,
     )
-    runs, family_runs = await _run_lineup(lineup, evaluation)
+    runs, family_runs = await _run_lineup(
+        lineup, evaluation, catalog, budget_usd=budget_usd, ledger=ledger, run_id=run_id
+    )
     rows, curves = summarize(
         dataset.name,
         runs,
@@ -224,6 +279,13 @@ async def run_replay_benchmark(
         families=family_runs,
         members=lineup.members,
         notes=lineup.notes,
+    )
+    reference = rows[0].reference if rows else ""
+    tasks = task_rows(
+        dataset.name,
+        runs,
+        task_of={s.id: s.task.split("/", 1)[0] for s in evaluation.samples},
+        reference=reference,
     )
     result_notes = [
         *dataset.notes,
@@ -235,6 +297,7 @@ async def run_replay_benchmark(
         dataset=dataset.name,
         rows=rows,
         curves=curves,
+        tasks=tasks,
         strong=dataset.model_id(strong),
         weak=dataset.model_id(weak),
         notes=result_notes,

@@ -13,7 +13,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from tokenplan.bench.results import BenchResult, ResultRow
+from tokenplan.bench.results import BenchResult, ResultRow, TaskRow
 from tokenplan.errors import ConfigError
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "plot_pareto",
     "write_curves_csv",
     "write_results_csv",
+    "write_tasks_csv",
 ]
 
 _KIND_ORDER = {"single": 0, "router": 1, "cascade": 2, "baseline": 3, "oracle": 4}
@@ -51,6 +52,20 @@ def write_results_csv(results: Sequence[BenchResult], path: Path) -> Path:
         writer.writerow(names)
         for result in results:
             for row in result.rows:
+                d = row.to_dict()
+                writer.writerow([_fmt(d[n]) for n in names])
+    return path
+
+
+def write_tasks_csv(results: Sequence[BenchResult], path: Path) -> Path:
+    """One row per (dataset, policy, task family); columns are :class:`TaskRow`'s fields."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = [f.name for f in fields(TaskRow)]
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(names)
+        for result in results:
+            for row in result.tasks:
                 d = row.to_dict()
                 writer.writerow([_fmt(d[n]) for n in names])
     return path
@@ -107,6 +122,7 @@ def markdown_table(result: BenchResult) -> str:
             f"| {_num(100 * r.escalation_rate, '.1f')}% | {_num(100 * r.strong_share, '.1f')}% "
             f"| {_num(r.apgr, '.3f')} | {_num(r.cpt50, '.1f')} | {_num(r.cpt80, '.1f')} |"
         )
+    lines.extend(_task_table(result))
     errors = sum(r.errors for r in result.rows)
     if errors:
         lines.append("")
@@ -115,6 +131,38 @@ def markdown_table(result: BenchResult) -> str:
         lines.append("")
         lines.extend(f"- {n}" for n in result.notes)
     return "\n".join(lines) + "\n"
+
+
+def _task_table(result: BenchResult) -> list[str]:
+    """Accuracy per task family (and % of the reference's accuracy / cost on it)."""
+    if not result.tasks:
+        return []
+    tasks = sorted({t.task for t in result.tasks})
+    cells = {(t.policy, t.task): t for t in result.tasks}
+    ref = result.tasks[0].reference
+    lines = [
+        "",
+        f"By task: accuracy (% of `{ref}`'s accuracy, % of its cost, on the same prompts)",
+        "",
+        "| policy | " + " | ".join(f"{t} (n={_task_n(result.tasks, t)})" for t in tasks) + " |",
+        "|---|" + "---:|" * len(tasks),
+    ]
+    for r in _sorted_rows(result.rows):
+        row = []
+        for task in tasks:
+            c = cells.get((r.policy, task))
+            row.append(
+                "-"
+                if c is None
+                else f"{c.accuracy:.3f} ({_num(c.pct_reference_accuracy, '.0f')}% · "
+                f"{_num(c.pct_reference_cost, '.0f')}%)"
+            )
+        lines.append(f"| {r.policy} | " + " | ".join(row) + " |")
+    return lines
+
+
+def _task_n(rows: Sequence[TaskRow], task: str) -> int:
+    return max((t.n for t in rows if t.task == task), default=0)
 
 
 def frontier(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -128,6 +176,29 @@ def frontier(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]
 
 def _short(name: str, prefix: str) -> str:
     return name[len(prefix) :] if prefix and name.startswith(prefix) else name
+
+
+def _label_groups(
+    rows: Sequence[ResultRow], prefix: str, *, closeness: float = 0.015
+) -> list[tuple[tuple[float, float], list[str]]]:
+    """One label per spot: points closer than ``closeness`` of both axis ranges (x in log
+    space) share the label of the first one, so coinciding policies do not print over each
+    other (a router that picks the reference model, an escalation that rarely escalates)."""
+    if not rows:
+        return []
+    xs = [math.log10(r.usd_per_1k) for r in rows]
+    ys = [r.accuracy for r in rows]
+    dx = closeness * max(max(xs) - min(xs), 1e-9)
+    dy = closeness * max(max(ys) - min(ys), 1e-9)
+    groups: list[tuple[float, float, tuple[float, float], list[str]]] = []
+    for r, lx, y in zip(rows, xs, ys, strict=True):
+        for gx, gy, _, names in groups:
+            if abs(gx - lx) <= dx and abs(gy - y) <= dy:
+                names.append(_short(r.policy, prefix))
+                break
+        else:
+            groups.append((lx, y, (r.usd_per_1k, r.accuracy), [_short(r.policy, prefix)]))
+    return [(spot, names) for _, _, spot, names in groups]
 
 
 def _draw(ax: Any, result: BenchResult) -> None:
@@ -152,15 +223,8 @@ def _draw(ax: Any, result: BenchResult) -> None:
             zorder=3,
         )
 
-    # One label per location: policies that coincide (a router picking one model) share it.
-    labels: dict[tuple[float, float], list[str]] = {}
-    for r in rows:
-        spot = (round(r.usd_per_1k, 6), round(r.accuracy, 6))
-        labels.setdefault(spot, []).append(_short(r.policy, prefix))
-    for (x, y), names in labels.items():
-        ax.annotate(
-            " = ".join(names), (x, y), fontsize=6, xytext=(3, 2), textcoords="offset points"
-        )
+    for (x, y), names in _label_groups(rows, prefix):
+        ax.annotate(", ".join(names), (x, y), fontsize=6, xytext=(3, 2), textcoords="offset points")
     front = frontier([(r.usd_per_1k, r.accuracy) for r in rows if r.kind != "oracle"])
     if front:
         xs, ys = zip(*front, strict=True)

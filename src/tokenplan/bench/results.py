@@ -10,7 +10,7 @@ from typing import Any
 from tokenplan.bench.harness import PolicyRun
 from tokenplan.bench.metrics import CurvePoint, apgr, cpt
 
-__all__ = ["BenchResult", "ResultRow", "curve_point", "summarize"]
+__all__ = ["BenchResult", "ResultRow", "TaskRow", "curve_point", "summarize", "task_rows"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,29 @@ class ResultRow:
         return asdict(self)
 
 
+@dataclass(frozen=True, slots=True)
+class TaskRow:
+    """One policy's figures on the queries of one task family (the rows of ``tasks.csv``).
+
+    ``pct_reference_*`` compare with the reference model (the best single model overall) on
+    the same queries.
+    """
+
+    dataset: str
+    policy: str
+    kind: str
+    task: str
+    n: int
+    accuracy: float
+    usd_per_1k: float
+    pct_reference_accuracy: float
+    pct_reference_cost: float
+    reference: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass(slots=True)
 class BenchResult:
     """Everything one dataset's benchmark produced."""
@@ -51,6 +74,7 @@ class BenchResult:
     dataset: str
     rows: list[ResultRow]
     curves: dict[str, list[CurvePoint]] = field(default_factory=dict)
+    tasks: list[TaskRow] = field(default_factory=list)
     strong: str = ""
     weak: str = ""
     notes: list[str] = field(default_factory=list)
@@ -110,6 +134,45 @@ def summarize(
             )
         )
     return rows, curves
+
+
+def task_rows(
+    dataset: str, runs: Sequence[PolicyRun], *, task_of: Mapping[str, str], reference: str
+) -> list[TaskRow]:
+    """Per policy and task family (``task_of`` maps query ids to it): accuracy and cost,
+    relative to the ``reference`` run on the same queries. Empty with fewer than two tasks."""
+    tasks = sorted(set(task_of.values()))
+    if len(tasks) < 2:
+        return []
+    by_name = {r.policy: r for r in runs}
+    ref = by_name.get(reference)
+
+    def totals(run: PolicyRun, task: str) -> tuple[int, float, float]:
+        picked = [o for o in run.outcomes if task_of.get(o.query_id) == task]
+        return len(picked), sum(o.score for o in picked), sum(o.cost_usd for o in picked)
+
+    rows = []
+    for run in runs:
+        for task in tasks:
+            n, score, cost = totals(run, task)
+            if not n:
+                continue
+            _, ref_score, ref_cost = totals(ref, task) if ref else (0, math.nan, math.nan)
+            rows.append(
+                TaskRow(
+                    dataset=dataset,
+                    policy=run.policy,
+                    kind=run.kind,
+                    task=task,
+                    n=n,
+                    accuracy=score / n,
+                    usd_per_1k=1000.0 * cost / n,
+                    pct_reference_accuracy=_pct(score, ref_score),
+                    pct_reference_cost=_pct(cost, ref_cost),
+                    reference=reference,
+                )
+            )
+    return rows
 
 
 def _knob_metrics(

@@ -30,9 +30,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from tokenplan.bench.dataset import Outcome, OutcomeDataset, Sample
+from tokenplan.bench.dataset import Outcome, OutcomeDataset, Sample, prompt_capability
 from tokenplan.bench.prices import Price, PriceTable
-from tokenplan.bench.tasks import task_capability
 from tokenplan.errors import ConfigError
 from tokenplan.tokens import estimate_messages_tokens, estimate_tokens
 
@@ -172,7 +171,7 @@ def _load_mmlu(
                 continue
             seen.add(text)
             task = f"mmlu/{subject}"
-            samples.append(Sample(f"mmlu.{subject}.{i}", text, task, task_capability(task)))
+            samples.append(Sample(f"mmlu.{subject}.{i}", text, task, prompt_capability(text)))
             for m in models:
                 score = _bool(row[m], f"{path.name} row {i + 2}")
                 cost = _estimated_cost(price[m], prompts=[text], output_tokens=1)
@@ -210,7 +209,7 @@ def _load_gsm8k(
             duplicates += 1
             continue
         seen.add(text)
-        samples.append(Sample(f"gsm8k.{i}", text, "gsm8k", task_capability("gsm8k")))
+        samples.append(Sample(f"gsm8k.{i}", text, "gsm8k", prompt_capability(text)))
         for m in models:
             response = row.get(f"{m}_response")
             score = _bool(row[m], f"{path.name} row {i + 2}")
@@ -279,7 +278,7 @@ def _load_mt_bench(
             incomplete += 1
             continue
         task = f"mt-bench/{q.get('category', 'general')}"
-        samples.append(Sample(f"mt-bench.{qid}", turns[0], task, task_capability(task)))
+        samples.append(Sample(f"mt-bench.{qid}", turns[0], task, prompt_capability(turns[0])))
         for m, j in zip(models, per_model, strict=True):
             a1, a2 = j[1][1] or "", j[2][1] or ""
             score = (j[1][0] + j[2][0]) / 20.0

@@ -18,8 +18,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from tokenplan.bench.dataset import Outcome, OutcomeDataset, Sample
-from tokenplan.bench.tasks import task_capability
+from tokenplan.bench.dataset import Outcome, OutcomeDataset, Sample, prompt_capability
 from tokenplan.errors import ConfigError
 
 __all__ = ["load_routerbench"]
@@ -125,7 +124,7 @@ class _Collector:
         self.ids.add(sample_id)
         self.texts.add(text)
         task = row["eval_name"].strip()
-        self.samples.append(Sample(sample_id, text, task, task_capability(task)))
+        self.samples.append(Sample(sample_id, text, task, prompt_capability(text)))
         for m in self.models:
             self.columns[m].append(outcomes[m])
 

@@ -1,15 +1,17 @@
-"""Running the live task suite through any :class:`ChatModel` under a hard budget.
+"""Running the live task suite through the product's models under a hard budget.
 
-The caller supplies the model (the product's runtime with real providers, the simulator, or a
-test double) and the catalog ids to benchmark. Every call's worst case is reserved against one
-shared :class:`~tokenplan.budget.Budget` before it is made; when the budget cannot cover a
-call, that query ends with a budget error (scored 0) and the suite goes on, so the ceiling
-holds and the report says what was not run.
+The caller supplies the models: :class:`~tokenplan.bench.metering.MeteredModels` from the
+product's runtime (real providers with keys, or the offline simulator), or any
+:class:`~tokenplan.providers.base.ChatModel`, which is then put behind the product's metering
+layer. Every call's worst case is reserved against one shared :class:`~tokenplan.budget.Budget`
+before it is made; when the budget cannot cover a call, that query ends with a budget error
+(scored 0) and the suite goes on, so the ceiling holds and the report says what was not run.
 
-Policies: each model alone; the router stand-ins and the tier-escalation ladder over these
-models; the unanimous-pair cascade (the two cheapest models, then the best); and the oracle,
-derived without extra calls from the single-model runs (per task, the cheapest model that
-solved it). Outputs are the same :class:`BenchResult` rows as replay runs.
+Policies: each model alone; the product's router (``router:<strategy>``) and escalation
+(``escalation:<strategy>``, which also runs the code tests a prompt states in the sandbox)
+over these models; the unanimous-pair cascade (the two cheapest models, then the best); and
+the oracle, derived without extra calls from the single-model runs (per task, the cheapest
+model that solved it). Outputs are the same :class:`BenchResult` rows as replay runs.
 """
 
 from __future__ import annotations
@@ -18,17 +20,21 @@ import math
 import time
 from collections.abc import Sequence
 
+from tokenplan.bench.dataset import prompt_capability
 from tokenplan.bench.harness import PolicyOutcome, PolicyRun, run_policy
 from tokenplan.bench.live.tasks import TASKS, Task, grade_response
+from tokenplan.bench.metering import MeteredModels
 from tokenplan.bench.policies.base import Choice, Policy, Query
 from tokenplan.bench.policies.cascade import UnanimousCascade
-from tokenplan.bench.policies.ladder import LadderPolicy, catalog_ladder
+from tokenplan.bench.policies.product import EscalationPolicy, RouterPolicy
 from tokenplan.bench.policies.simple import SingleModelPolicy
-from tokenplan.bench.results import BenchResult, summarize
+from tokenplan.bench.results import BenchResult, summarize, task_rows
 from tokenplan.budget import Budget
 from tokenplan.catalog import Catalog, Model
 from tokenplan.errors import UsageError
 from tokenplan.providers.base import ChatModel
+from tokenplan.routing.router import Router
+from tokenplan.settings import Settings
 
 __all__ = ["TaskGrader", "live_queries", "run_live_suite"]
 
@@ -45,7 +51,10 @@ class TaskGrader:
 
 
 def live_queries(tasks: Sequence[Task], *, max_tokens: int) -> list[Query]:
-    return [Query(t.id, t.prompt, t.capability, max_tokens=max_tokens) for t in tasks]
+    """The tasks as policies see them (capability from the product's classifier)."""
+    return [
+        Query(t.id, t.prompt, prompt_capability(t.prompt), max_tokens=max_tokens) for t in tasks
+    ]
 
 
 def _price(m: Model) -> float:
@@ -53,13 +62,16 @@ def _price(m: Model) -> float:
 
 
 def _live_policies(sub: Catalog, chosen: Sequence[Model]) -> tuple[list[Policy], str, str]:
-    """Each model, the ladders, the unanimous pair; with the strong and weak model ids."""
+    """Each model, the product's router and escalation, the unanimous pair; strong and weak."""
     by_price = sorted(chosen, key=lambda m: (_price(m), m.id))
     best = max(chosen, key=lambda m: (m.prior("general"), -_price(m), m.id))
     policies: list[Policy] = [SingleModelPolicy(m.id) for m in by_price]
+    # Default routing settings: the user's rules and lists may name models not compared here.
+    router = Router(sub, Settings())
     for strategy in ("cheapest", "balanced", "best_quality"):
-        policies.append(LadderPolicy(f"standin:{strategy}", catalog_ladder(sub, strategy)))
-    policies.append(LadderPolicy("escalation-ladder", catalog_ladder(sub, "escalation")))
+        policies.append(RouterPolicy(router, strategy=strategy))
+    for strategy in ("cheapest", "balanced"):
+        policies.append(EscalationPolicy(router, strategy=strategy, verify_stated_tests=True))
     cheap = [m for m in by_price if m.id != best.id][:2]
     if len(cheap) == 2:
         policies.append(
@@ -84,7 +96,7 @@ def _oracle(singles: Sequence[PolicyRun], queries: Sequence[Query]) -> PolicyRun
 
 
 async def run_live_suite(
-    model: ChatModel,
+    model: ChatModel | MeteredModels,
     *,
     catalog: Catalog,
     model_ids: Sequence[str],
@@ -94,8 +106,14 @@ async def run_live_suite(
     concurrency: int = 4,
     grade_timeout_s: float = 10.0,
     dataset: str = "live",
+    run_id: str = "bench-live",
 ) -> BenchResult:
-    """Run the suite's policies on ``tasks`` through ``model`` within ``budget_usd``."""
+    """Run the suite's policies on ``tasks`` through ``model`` within ``budget_usd``.
+
+    ``model`` is the product's :class:`MeteredModels` (from a runtime), or any ``ChatModel``
+    serving ``model_ids``, which is then metered here (provider name: its ``provider``
+    attribute, else ``"bench"``; nothing is written to a ledger).
+    """
     if not (budget_usd > 0 and math.isfinite(budget_usd)):
         raise UsageError("the live suite needs a positive budget (--budget USD)")
     chosen = [catalog.get(m) for m in model_ids]
@@ -104,6 +122,9 @@ async def run_live_suite(
     started = time.perf_counter()
     sub = Catalog(chosen, sources=catalog.sources)
     policies, strong, weak = _live_policies(sub, chosen)
+    if not isinstance(model, MeteredModels):
+        provider = str(getattr(model, "provider", "") or "bench")
+        model = MeteredModels.wrapping(model, sub, provider=provider)
     budget = Budget(budget_usd)
     grader = TaskGrader(tasks, timeout_s=grade_timeout_s)
     queries = live_queries(tasks, max_tokens=max_tokens)
@@ -111,11 +132,11 @@ async def run_live_suite(
         await run_policy(
             p,
             queries,
-            model=model,
+            models=model,
             grader=grader,
             concurrency=concurrency,
             budget=budget,
-            catalog=sub,
+            run_id=run_id,
         )
         for p in policies
     ]
@@ -126,6 +147,12 @@ async def run_live_suite(
         strong=strong,
         weak=weak,
         notes={"oracle": "UPPER BOUND: cheapest model that solved each task (no extra calls)"},
+    )
+    by_task = task_rows(
+        dataset,
+        runs,
+        task_of={t.id: t.kind for t in tasks},
+        reference=rows[0].reference if rows else "",
     )
     notes = [
         f"{len(tasks)} built-in tasks ({', '.join(sorted({t.kind for t in tasks}))}), graded "
@@ -139,6 +166,7 @@ async def run_live_suite(
         dataset=dataset,
         rows=rows,
         curves=curves,
+        tasks=by_task,
         strong=strong,
         weak=weak,
         notes=notes,

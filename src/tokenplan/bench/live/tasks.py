@@ -1,7 +1,9 @@
 """The built-in live task suite: small code, math and fact tasks with programmatic graders.
 
-* **code**: write a named Python function; graded by running hidden ``assert`` tests against
-  the response's code in a sandboxed subprocess with a timeout (:mod:`.sandbox`).
+* **code**: write a named Python function; the prompt states one example ``assert`` (as MBPP's
+  prompts do), and the answer is graded by running all the hidden ``assert`` tests (the stated
+  one among them) against the response's code in a sandboxed subprocess with a timeout
+  (:mod:`.sandbox`).
 * **math**: a word problem with one numeric answer; graded by exact equality of the final
   number (:func:`~tokenplan.bench.answers.extract_number`).
 * **fact**: a short factual question; graded by normalized match (case, accents, punctuation
@@ -34,7 +36,10 @@ _FACT_SUFFIX = "\n\nAnswer with just the answer, no explanation."
 
 @dataclass(frozen=True, slots=True)
 class Task:
-    """One live task. ``answer``/``aliases`` grade math and facts; ``tests`` grade code."""
+    """One live task. ``answer``/``aliases`` grade math and facts; ``tests`` grade code.
+
+    ``example`` (code) is the test the prompt states; the hidden ``tests`` include it.
+    """
 
     id: str
     kind: TaskKind
@@ -43,15 +48,13 @@ class Task:
     answer: str = ""
     aliases: tuple[str, ...] = ()
     tests: str = ""
-
-    @property
-    def capability(self) -> str:
-        return {"code": "code", "math": "math", "fact": "general"}[self.kind]
+    example: str = ""
 
     @property
     def prompt(self) -> str:
         suffix = {"code": _CODE_SUFFIX, "math": _MATH_SUFFIX, "fact": _FACT_SUFFIX}[self.kind]
-        return self.question + suffix
+        stated = f"\n\nYour code should pass this test:\n{self.example}" if self.example else ""
+        return self.question + stated + suffix
 
 
 def _fact_matches(response: str, accepted: Sequence[str]) -> bool:
@@ -80,7 +83,15 @@ async def grade_response(task: Task, response: str, *, timeout_s: float = 10.0) 
 
 
 def _code(id: str, question: str, reference: str, tests: str) -> Task:
-    return Task(id, "code", question, reference="```python\n" + reference + "```", tests=tests)
+    example = tests.splitlines()[0]  # the first hidden test is stated in the prompt
+    return Task(
+        id,
+        "code",
+        question,
+        reference="```python\n" + reference + "```",
+        tests=tests,
+        example=example,
+    )
 
 
 def _math(id: str, question: str, answer: str) -> Task:

@@ -1,13 +1,10 @@
-"""Routing policies for the benchmark: the interface, references, ladders and cascades."""
+"""Routing policies for the benchmark: the interface, the product's router and escalation,
+agreement cascades, references (single models, random mix) and the oracle."""
 
 from tokenplan.bench.policies.base import Choice, Policy, PolicyKind, Query, ask
 from tokenplan.bench.policies.cascade import AgreementCascade, CascadePlan, UnanimousCascade
 from tokenplan.bench.policies.fit import CascadeFit
-from tokenplan.bench.policies.ladder import (
-    LadderPolicy,
-    acceptance_check,
-    catalog_ladder,
-)
+from tokenplan.bench.policies.product import EscalationPolicy, RouterPolicy
 from tokenplan.bench.policies.simple import (
     MixturePolicy,
     OraclePolicy,
@@ -20,16 +17,15 @@ __all__ = [
     "CascadeFit",
     "CascadePlan",
     "Choice",
-    "LadderPolicy",
+    "EscalationPolicy",
     "MixturePolicy",
     "OraclePolicy",
     "Policy",
     "PolicyKind",
     "Query",
     "RandomMixPolicy",
+    "RouterPolicy",
     "SingleModelPolicy",
     "UnanimousCascade",
-    "acceptance_check",
     "ask",
-    "catalog_ladder",
 ]

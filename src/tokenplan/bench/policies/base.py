@@ -6,14 +6,16 @@ response is its final answer, and that response. It sees the prompt text, the pr
 capability tag (the classifier's job) and the responses it asks for - nothing else. In
 particular it never sees a grade: graders read those from the dataset, after the fact.
 
-The harness wraps the model it hands to a policy, so every call, its cost and its outcome are
-measured by the harness, not reported by the policy. The one exception to "prompts and
-responses only" is :class:`~tokenplan.bench.policies.simple.OraclePolicy`, which reads the
-grades to pick the cheapest correct model; it is an upper bound and is marked ``oracle``.
+The model handed to a policy is the product's metering layer, so every call, its cost and its
+outcome are measured by the product, not reported by the policy. The exceptions to "prompts
+and responses only" are marked ``oracle`` and are upper bounds:
+:class:`~tokenplan.bench.policies.simple.OraclePolicy` reads the grades to pick the cheapest
+correct model, and :class:`~tokenplan.bench.policies.simple.UpperBound` wraps policies fitted on
+the grades they are measured on.
 
-Round 2 plugs the product in here: the router (``cheapest``/``balanced``/``best_quality``) as a
-:class:`~tokenplan.bench.policies.ladder.LadderPolicy` ladder function, and the executor's
-acceptance checks and tier escalation as its ``accept`` callable.
+The product's own routing and escalation are policies too
+(:mod:`tokenplan.bench.policies.product`): the router picks from the prompt text, the
+escalation reads the responses with the product's acceptance checks.
 """
 
 from __future__ import annotations

@@ -10,7 +10,14 @@ from tokenplan.bench.dataset import OutcomeDataset
 from tokenplan.bench.policies.base import Choice, Policy, PolicyKind, Query, ask
 from tokenplan.providers.base import ChatModel
 
-__all__ = ["MixturePolicy", "OraclePolicy", "RandomMixPolicy", "SingleModelPolicy", "share_hash"]
+__all__ = [
+    "MixturePolicy",
+    "OraclePolicy",
+    "RandomMixPolicy",
+    "SingleModelPolicy",
+    "UpperBound",
+    "share_hash",
+]
 
 
 def share_hash(seed: int, query_id: str, *, salt: str = "mix") -> float:
@@ -84,6 +91,23 @@ class OraclePolicy:
         target = self.labels.model_id(self.pick(query.id))
         response = await ask(model, target, query)
         return Choice(target, response.text)
+
+
+class UpperBound:
+    """A policy that was fitted on the grades it is measured on, marked ``oracle``.
+
+    Runs ``policy`` unchanged; only its name and kind say that its figures are an upper bound,
+    not something a router could reach.
+    """
+
+    kind: PolicyKind = "oracle"
+
+    def __init__(self, policy: Policy, *, name: str) -> None:
+        self.policy = policy
+        self.name = name
+
+    async def run(self, query: Query, model: ChatModel) -> Choice:
+        return await self.policy.run(query, model)
 
 
 class MixturePolicy:
