@@ -13,8 +13,8 @@ from tokenplan.bench.policies import Choice, EscalationPolicy, Query, RouterPoli
 from tokenplan.budget import Budget
 from tokenplan.catalog import Catalog
 from tokenplan.errors import ModelUnavailableError
+from tokenplan.execution.ladder import TIER_RANK
 from tokenplan.ledger.attempt import Attempt
-from tokenplan.routing.escalation import escalation_ladder, tier_rank
 from tokenplan.routing.router import Router
 from tokenplan.settings import Settings
 from tokenplan.testing import FunctionModel
@@ -78,15 +78,16 @@ async def test_router_policy_calls_what_the_router_returns(strategy: str) -> Non
 async def test_escalation_climbs_a_tier_per_rejected_answer() -> None:
     catalog = _catalog()
     router = Router(catalog, Settings())
-    decision = router.route(MC, strategy="cheapest")
+    policy = EscalationPolicy(router, strategy="cheapest")
+    decision, climb = policy.climb(Query("q", MC, "reasoning"))
     assert decision.model.tier == "budget"
-    ladder = [m.id for m in escalation_ladder(decision)]
+    ladder = [m.id for m in climb]
     answers = dict.fromkeys([m.id for m in catalog], "I would rather not say.")
     answers[ladder[2]] = "B) carbon dioxide"
     ledger: list[Attempt] = []
     models, inner = _metered(catalog, answers, ledger)
     run = await run_policy(
-        EscalationPolicy(router, strategy="cheapest"),
+        policy,
         [Query("q", MC, "reasoning")],
         models=models,
         grader=Grade(),
@@ -105,9 +106,11 @@ async def test_escalation_climbs_a_tier_per_rejected_answer() -> None:
 async def test_escalation_never_goes_downward() -> None:
     catalog = _catalog()
     router = Router(catalog, Settings())
-    decision = router.route(MC, strategy="best_quality")
+    decision, climb = EscalationPolicy(router, strategy="best_quality").climb(
+        Query("q", MC, "reasoning")
+    )
     assert decision.model.tier == "flagship"
-    assert escalation_ladder(decision) == (decision.model,)
+    assert climb == [decision.model]
     ledger: list[Attempt] = []
     models, inner = _metered(catalog, dict.fromkeys([m.id for m in catalog], "no idea"), ledger)
     choice = await EscalationPolicy(router, strategy="best_quality").run(
@@ -118,25 +121,25 @@ async def test_escalation_never_goes_downward() -> None:
     assert [r.model for r in inner.requests] == [decision.model.id]
 
 
-def test_escalation_ladder_skips_lower_and_equal_tiers() -> None:
+def test_escalation_climbs_strictly_upward_with_the_same_capability() -> None:
     catalog = _catalog()
     router = Router(catalog, Settings())
     for strategy in ("cheapest", "balanced", "best_quality"):
+        policy = EscalationPolicy(router, strategy=strategy)
         for prompt in (MC, CODE, "hello there"):
-            decision = router.route(prompt, strategy=strategy)
-            ladder = escalation_ladder(decision)
-            assert ladder[0] == decision.model
-            ranks = [tier_rank(m.tier) for m in ladder]
+            decision, climb = policy.climb(Query("q", prompt, "general"))
+            assert climb[0] == decision.model
+            ranks = [TIER_RANK[m.tier] for m in climb]
             assert ranks == sorted(set(ranks))  # one model per tier, strictly upward
-            viable = {c.model.id for c in decision.ladder}
-            assert all(m.id in viable for m in ladder)
-    assert tier_rank("local") < tier_rank("budget") < tier_rank("mid") < tier_rank("flagship")
+            assert all(m.can(decision.capability) for m in climb)
 
 
 async def test_a_dead_model_is_escalated_past() -> None:
     catalog = _catalog()
     router = Router(catalog, Settings())
-    ladder = [m.id for m in escalation_ladder(router.route(MC, strategy="cheapest"))]
+    ladder = [
+        m.id for m in EscalationPolicy(router, strategy="cheapest").climb(Query("q", MC, "x"))[1]
+    ]
     answers = dict.fromkeys([m.id for m in catalog], "B")
     answers[ladder[0]] = "DEAD"
     ledger: list[Attempt] = []
@@ -152,7 +155,9 @@ async def test_a_dead_model_is_escalated_past() -> None:
 async def test_an_escalation_that_does_not_fit_the_budget_keeps_the_last_answer() -> None:
     catalog = _catalog()
     router = Router(catalog, Settings())
-    ladder = [m.id for m in escalation_ladder(router.route(MC, strategy="cheapest"))]
+    ladder = [
+        m.id for m in EscalationPolicy(router, strategy="cheapest").climb(Query("q", MC, "x"))[1]
+    ]
     ledger: list[Attempt] = []
     models, _ = _metered(catalog, dict.fromkeys([m.id for m in catalog], "hmm"), ledger)
     # Enough for a budget-tier call (its max_tokens lowered to fit), not for one mid-tier token.
@@ -224,7 +229,8 @@ async def test_a_hanging_solution_is_killed_at_the_timeout() -> None:
 async def test_escalation_runs_the_stated_tests_when_asked() -> None:
     catalog = _catalog()
     router = Router(catalog, Settings())
-    ladder = [m.id for m in escalation_ladder(router.route(STATED, strategy="cheapest"))]
+    _, climb = EscalationPolicy(router, strategy="cheapest").climb(Query("q", STATED, "code"))
+    ladder = [m.id for m in climb]
     answers = dict.fromkeys(
         [m.id for m in catalog], "```python\ndef add(a, b):\n    return a + b\n```"
     )

@@ -155,3 +155,25 @@ def test_run_budget_reports_each_settlement_once() -> None:
     hold.settle(0.25)  # a second settle is ignored
     assert seen == [pytest.approx(0.45)]
     assert budget.outstanding == 0
+
+
+def test_path_is_the_full_climb_one_tier_at_a_time() -> None:
+    from tokenplan.execution.ladder import TIER_RANK
+
+    cat = Catalog.bundled()
+    ladder = Ladder(cat, available=lambda _m: True)
+    step = Step(
+        id="s",
+        title="t",
+        instructions="write code",
+        capability="code",
+        est_input_tokens=200,
+        est_output_tokens=300,
+    )
+    start = min((m for m in cat if m.can("code") and m.tier == "budget"), key=lambda m: m.id)
+    climb = ladder.path(step, start)
+    assert climb[0] == start
+    ranks = [TIER_RANK[m.tier] for m in climb]
+    assert ranks == sorted(set(ranks))
+    assert [m.tier for m in climb] == ["budget", "mid", "flagship"]
+    assert ladder.path(step, climb[-1]) == [climb[-1]]

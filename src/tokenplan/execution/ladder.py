@@ -126,6 +126,13 @@ class Ladder:
             return min(usable, key=lambda m: (self.estimated_cost(step, m), m.id))
         return None
 
+    def path(self, step: Step, start: Model) -> list[Model]:
+        """``start`` then each escalation target in turn, ignoring the budget: the full climb."""
+        models = [start]
+        while (nxt := self.next_model(step, models[-1])) is not None:
+            models.append(nxt)
+        return models
+
     def _usable(self, step: Step, model: Model) -> bool:
         return self.fits(step, model) and self._available(model)
 

@@ -6,8 +6,9 @@
 * :class:`EscalationPolicy` - the product's escalation: the router's choice first; when the
   answer fails its acceptance check (:func:`tokenplan.bench.checks.acceptance`: the product's
   output checks plus task-appropriate answer checks, reading only the prompt and the response)
-  or the model cannot be used, the next tier up with the same capability
-  (:func:`tokenplan.routing.escalation.escalation_ladder`), never downward. Each escalated call
+  or the model cannot be used, the next tier up with the same capability, chosen exactly as the
+  executor chooses for a plan step (:meth:`tokenplan.execution.ladder.Ladder.next_model`), never
+  downward. Each escalated call
   runs under ``call_context(escalated_from=..., accept=...)``, so its ledger line names the model
   it escalated from and a rejected answer is recorded as ``invalid``.
 
@@ -24,10 +25,12 @@ from typing import TYPE_CHECKING
 from tokenplan.bench.checks import acceptance, failing_stated_tests
 from tokenplan.bench.policies.base import Choice, PolicyKind, Query, ask
 from tokenplan.errors import AllCandidatesFailed, BudgetError, ProviderError
+from tokenplan.execution.ladder import Ladder
 from tokenplan.ledger.context import call_context
-from tokenplan.routing.escalation import escalation_ladder
+from tokenplan.planning.schema import Step
 
 if TYPE_CHECKING:
+    from tokenplan.catalog.model import Model
     from tokenplan.providers.base import ChatModel
     from tokenplan.routing.decision import RouteDecision
     from tokenplan.routing.router import Router
@@ -71,6 +74,7 @@ class EscalationPolicy:
         test_timeout_s: float = 5.0,
     ) -> None:
         self.router = RouterPolicy(router, strategy=strategy)
+        self.ladder = Ladder(router.catalog, available=lambda _m: True)
         self.strategy = strategy
         self.name = name or f"escalation:{strategy}"
         self.verify_stated_tests = verify_stated_tests
@@ -84,10 +88,22 @@ class EscalationPolicy:
             )
         return problem
 
-    async def run(self, query: Query, model: ChatModel) -> Choice:
+    def climb(self, query: Query) -> tuple[RouteDecision, list[Model]]:
+        """The router's decision for ``query`` and the models escalation would try, in order."""
         decision = self.router.decide(query)
+        step = Step(
+            id="query",
+            title="benchmark query",
+            instructions=query.text,
+            capability=decision.capability,
+            est_input_tokens=max(1, decision.estimated_input_tokens),
+            est_output_tokens=max(1, decision.max_tokens),
+        )
+        return decision, self.ladder.path(step, decision.model)
+
+    async def run(self, query: Query, model: ChatModel) -> Choice:
+        decision, ladder = self.climb(query)
         capability = decision.capability
-        ladder = escalation_ladder(decision)
         accept = acceptance(query.text, capability)
         tried: str | None = None
         answered: Choice | None = None  # the last (rejected) answer, should escalation not fit
