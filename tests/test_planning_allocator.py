@@ -465,9 +465,9 @@ def test_settings_supply_budget_reserve_strategy_and_filters(tmp_path: Any) -> N
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"budget_usd": 0}, "budget must be a positive"),
-        ({"budget_usd": -1}, "budget must be a positive"),
-        ({"budget_usd": float("nan")}, "budget must be a positive"),
+        ({"budget_usd": 0}, "budget must be greater than"),
+        ({"budget_usd": -1}, "budget must be greater than"),
+        ({"budget_usd": float("nan")}, "budget must be a finite"),
         ({"budget_usd": 1, "reserve_fraction": 1.0}, "reserve fraction"),
         ({"budget_usd": 1, "planner_cost_usd": -0.1}, "planner cost"),
         ({"budget_usd": 1, "strategy": "yolo"}, "unknown strategy"),

@@ -115,6 +115,7 @@ def route_cmd(
     the rest form the fallback ladder. Works offline.
     """
     from tokenplan.errors import UsageError
+    from tokenplan.inputs import optional_budget_usd
     from tokenplan.settings import Settings
 
     if stream and not send:
@@ -123,7 +124,7 @@ def route_cmd(
     settings = Settings.load(
         {
             "strategy": strategy,
-            "route_budget_usd": parse_budget(budget),
+            "route_budget_usd": optional_budget_usd(budget, name="--budget"),
             "default_max_tokens": max_tokens,
         }
     )
@@ -195,23 +196,6 @@ def read_prompt(prompt: str) -> str:
         where = "stdin was empty" if prompt == "-" else "the prompt is empty"
         raise UsageError(f"{where}: pass the prompt as an argument, or - to read it from stdin")
     return text
-
-
-def parse_budget(value: str | None) -> float | None:
-    """``--budget``: a positive, finite number of USD (a leading ``$`` is fine)."""
-    if value is None:
-        return None
-    import math
-
-    from tokenplan.errors import UsageError
-
-    try:
-        budget = float(value.strip().removeprefix("$"))
-    except ValueError:
-        raise UsageError(f"--budget must be a number of USD, got {value!r}") from None
-    if not math.isfinite(budget) or budget <= 0:
-        raise UsageError(f"--budget must be a positive number of USD, got {value!r}")
-    return budget
 
 
 def route_catalog(settings: Settings) -> Catalog:

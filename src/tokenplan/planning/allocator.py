@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tokenplan.catalog.catalog import Catalog
 from tokenplan.errors import BudgetError, UsageError
+from tokenplan.inputs import check_budget_usd
 from tokenplan.planning import knapsack
 from tokenplan.planning._money import ceil_usd, format_usd
 from tokenplan.planning.candidates import (
@@ -330,8 +331,7 @@ def allocate_for_settings(
 
 
 def _check_args(budget: float, planner_cost: float, reserve: float, strategy: str) -> str:
-    if not (isinstance(budget, (int, float)) and math.isfinite(budget) and budget > 0):
-        raise UsageError(f"budget must be a positive amount of USD, got {budget!r}")
+    check_budget_usd(budget)
     if not (math.isfinite(planner_cost) and planner_cost >= 0):
         raise UsageError(f"planner cost must be >= 0 USD, got {planner_cost!r}")
     if not 0.0 <= reserve < 1.0:

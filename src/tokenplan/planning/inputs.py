@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from tokenplan.errors import ConfigError, UsageError
+from tokenplan.inputs import check_budget_usd
 from tokenplan.settings import normalize_strategy
 
 __all__ = [
@@ -27,22 +27,6 @@ def check_goal(goal: Any) -> str:
     if "\x00" in goal:
         raise UsageError("the goal contains a NUL character")
     return goal.strip()
-
-
-def check_budget_usd(budget_usd: Any) -> float:
-    """A positive, finite budget in USD (strings such as ``"0.50"`` or ``"$0.50"`` accepted)."""
-    value = budget_usd
-    if isinstance(value, str):
-        value = value.strip().removeprefix("$")
-    if isinstance(value, bool):
-        raise UsageError(f"budget must be an amount of USD, got {budget_usd!r}")
-    try:
-        amount = float(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"budget must be an amount of USD, got {budget_usd!r}") from None
-    if not math.isfinite(amount) or amount <= 0:
-        raise UsageError(f"budget must be greater than $0, got {budget_usd!r}")
-    return amount
 
 
 def check_max_steps(max_steps: Any) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +11,7 @@ from tokenplan.tokens import estimate_messages_tokens
 if TYPE_CHECKING:
     from tokenplan.types import ChatRequest
 
-__all__ = ["FEATURES", "check_budget", "check_features", "check_max_tokens", "prompt_parts"]
+__all__ = ["FEATURES", "check_features", "check_max_tokens", "prompt_parts"]
 
 #: Features a route can require.
 FEATURES: tuple[str, ...] = ("json_schema", "tools", "streaming", "reasoning")
@@ -32,21 +31,6 @@ def prompt_parts(
     implied = ("json_schema",) if prompt.response_format is not None or prompt.json_mode else ()
     tokens = estimate_messages_tokens(m.content for m in prompt.messages)
     return text, tokens, prompt.max_tokens, implied, prompt.model
-
-
-def check_budget(value: Any) -> float | None:
-    """A positive, finite USD amount (``None`` passes: no budget)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise UsageError("budget must be a number of USD")
-    try:
-        budget = float(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"budget must be a number of USD, got {value!r}") from None
-    if not math.isfinite(budget) or budget <= 0:
-        raise UsageError(f"budget must be a positive number of USD, got {value!r}")
-    return budget
 
 
 def check_max_tokens(value: Any) -> int:

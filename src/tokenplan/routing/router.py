@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 from tokenplan.catalog.model import CAPABILITIES
 from tokenplan.errors import ConfigError, NoCandidateError, UsageError
+from tokenplan.inputs import optional_budget_usd
 from tokenplan.routing import explain as ex
 from tokenplan.routing import strategies as st
 from tokenplan.routing._inputs import (
     FEATURES,
-    check_budget,
     check_features,
     check_max_tokens,
     prompt_parts,
@@ -173,7 +173,7 @@ class Router:
             strategy = req_model
         requested = strategy if strategy is not None else s.strategy
         name, optimize_latency = normalize_strategy(requested)
-        budget = check_budget(budget_usd if budget_usd is not None else s.route_budget_usd)
+        budget = optional_budget_usd(budget_usd if budget_usd is not None else s.route_budget_usd)
         out = check_max_tokens(
             max_tokens if max_tokens is not None else req_max or s.default_max_tokens
         )
