@@ -145,17 +145,24 @@ class Runtime:
             import httpx
 
             from tokenplan.providers.h1 import H1Transport
-            from tokenplan.providers.transport import default_transport
+            from tokenplan.providers.transport import default_transport, proxy_configured
 
             timeout_s = self.settings.request_timeout_s
-            transport = self._transport or default_transport(self.settings.http_transport)
+            timeout = httpx.Timeout(timeout_s, connect=min(10.0, timeout_s))
+            choice = self.settings.http_transport
+            if self._transport is None and choice == "auto" and proxy_configured(self.settings.env):
+                # Behind an HTTP(S)_PROXY: httpx's own transports honour it (and NO_PROXY).
+                self._direct = None
+                self._client = httpx.AsyncClient(
+                    timeout=timeout, follow_redirects=False, trust_env=True
+                )
+                return self._client
+            transport = self._transport or default_transport(choice)
             # Provider calls on our own HTTP/1.1 transport skip httpx's request and response
             # objects (see HTTPChatModel); everything else goes through the client as usual.
             self._direct = transport if isinstance(transport, H1Transport) else None
             self._client = httpx.AsyncClient(
-                transport=transport,
-                timeout=httpx.Timeout(timeout_s, connect=min(10.0, timeout_s)),
-                follow_redirects=False,
+                transport=transport, timeout=timeout, follow_redirects=False
             )
         return self._client
 

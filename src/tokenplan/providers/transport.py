@@ -15,7 +15,7 @@ objects in between.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -27,6 +27,17 @@ __all__ = ["AiohttpTransport", "default_transport"]
 
 # httpx computes these for its own connection handling; aiohttp computes its own.
 _SKIP_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+
+
+#: Environment variables that route HTTP through a proxy (curl's and httpx's convention).
+PROXY_ENV_VARS: tuple[str, ...] = (
+    "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy",
+)  # fmt: skip
+
+
+def proxy_configured(env: Mapping[str, str]) -> bool:
+    """True when ``env`` asks for an HTTP(S) proxy, which only httpx's own transport honours."""
+    return any(env.get(name) for name in PROXY_ENV_VARS)
 
 
 def default_transport(name: str = "auto") -> httpx.AsyncBaseTransport:
