@@ -58,18 +58,20 @@ async def test_calls_go_through_the_proxy_named_in_the_environment(
     isolated_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[str] = []
-    with serve_fake(FakeProviders(api_keys=[KEY])) as server:
-        with serve_app(forwarding_proxy(server.url, seen)) as proxy_url:
-            # httpx reads proxies from the process environment.
-            monkeypatch.setenv("HTTP_PROXY", proxy_url)
-            for name in ("NO_PROXY", "no_proxy"):
-                monkeypatch.delenv(name, raising=False)
-            env = {**server.env(key=KEY), "TOKENPLAN_HOME": str(isolated_env)}
-            env["HTTP_PROXY"] = proxy_url
-            async with Runtime(Settings.load(env=env), catalog=catalog()) as rt:
-                response = await rt.chat_model("openai/o-mini").complete(
-                    ChatRequest.from_prompt("Hello via the proxy.", max_tokens=50)
-                )
+    with (
+        serve_fake(FakeProviders(api_keys=[KEY])) as server,
+        serve_app(forwarding_proxy(server.url, seen)) as proxy_url,
+    ):
+        # httpx reads proxies from the process environment.
+        monkeypatch.setenv("HTTP_PROXY", proxy_url)
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        env = {**server.env(key=KEY), "TOKENPLAN_HOME": str(isolated_env)}
+        env["HTTP_PROXY"] = proxy_url
+        async with Runtime(Settings.load(env=env), catalog=catalog()) as rt:
+            response = await rt.chat_model("openai/o-mini").complete(
+                ChatRequest.from_prompt("Hello via the proxy.", max_tokens=50)
+            )
     assert response.text == "Echo from o-mini: Hello via the proxy."
     assert len(seen) == 1
     assert seen[0].endswith("/chat/completions")
