@@ -56,3 +56,34 @@ def test_cost_is_bounded_by_worst_case(inp: int, out: int, cached: int, reasonin
         m, input_tokens=inp, output_tokens=out, cached_tokens=cached, reasoning_tokens=reasoning
     )
     assert 0.0 <= actual <= m.worst_case_cost(inp, out) + 1e-12
+
+
+def test_long_context_rates_apply_to_the_whole_call_past_the_threshold() -> None:
+    from tokenplan.budget import Budget
+
+    lc = {"above_input_tokens": 1000, "input_per_mtok": 2.0, "output_per_mtok": 8.0}
+    m = model(cached_input_per_mtok=0.1, extra={"long_context": lc})
+    assert m.priced_for(1000) is m
+    long = m.priced_for(1001)
+    assert (long.input_per_mtok, long.output_per_mtok) == (2.0, 8.0)
+    assert long.cached_input_per_mtok == 0.1  # not given for the tier: unchanged
+    assert cost_usd(m, input_tokens=1000, output_tokens=100) == pytest.approx(
+        (1000 * 1.0 + 100 * 4.0) / 1e6
+    )
+    assert cost_usd(m, input_tokens=2000, output_tokens=100) == pytest.approx(
+        (2000 * 2.0 + 100 * 8.0) / 1e6
+    )
+    assert m.worst_case_cost(2000, 100) == pytest.approx((2000 * 2.0 + 100 * 8.0) / 1e6)
+    # The budget fits max_tokens at the long-context output rate too.
+    budget = Budget((2000 * 2.0 + 100 * 8.0) / 1e6)
+    assert budget.fit_max_tokens(m, input_tokens=2000, max_tokens=500) == 100
+
+
+@given(st.integers(0, 3000), st.integers(0, 3000), st.integers(0, 3000))
+def test_cost_never_exceeds_worst_case_across_the_long_context_threshold(
+    inp: int, out: int, cached: int
+) -> None:
+    lc = {"above_input_tokens": 1000, "input_per_mtok": 2.0, "output_per_mtok": 8.0}
+    m = model(cached_input_per_mtok=0.1, reasoning_output_per_mtok=6.0, extra={"long_context": lc})
+    actual = cost_usd(m, input_tokens=inp, output_tokens=out, cached_tokens=cached)
+    assert actual <= m.worst_case_cost(inp, out) + 1e-12

@@ -125,6 +125,7 @@ class Budget:
         if math.isinf(available):
             return max_tokens
         # The same dearest rates as Model.worst_case_cost, so a fitted call always reserves.
+        model = model.priced_for(input_tokens)
         in_price = max(model.input_per_mtok, model.cache_write_per_mtok or 0.0)
         out_price = max(model.output_per_mtok, model.reasoning_output_per_mtok or 0.0)
         left = available * 1_000_000.0 - input_tokens * in_price

@@ -42,9 +42,11 @@ def cost_usd(
 
     Cached reads are billed at the cached-input price and cache writes at the cache-write price
     (both default to the input price); reasoning tokens at the reasoning-output price (default:
-    the output price). Counts that exceed their totals are clamped, so a provider reporting
-    inconsistent numbers is never billed negative.
+    the output price). A prompt past the model's long-context length is billed at those rates
+    (:meth:`~tokenplan.catalog.model.Model.priced_for`). Counts that exceed their totals are
+    clamped, so a provider reporting inconsistent numbers is never billed negative.
     """
+    model = model.priced_for(input_tokens)
     cached = min(max(cached_tokens, 0), max(input_tokens, 0))
     writes = min(max(cache_write_tokens, 0), max(input_tokens - cached, 0))
     plain_in = max(input_tokens - cached - writes, 0)

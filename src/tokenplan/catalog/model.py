@@ -7,7 +7,7 @@ command's path and routing reads it in tight loops.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 Capability = Literal["code", "reasoning", "math", "general"]
@@ -70,15 +70,46 @@ class Model:
         """Quality prior for ``capability`` (0.0 when the model lacks it)."""
         return self.quality.get(capability, 0.0)
 
+    def priced_for(self, input_tokens: int) -> Model:
+        """This model with the prices a call of ``input_tokens`` prompt tokens is billed at.
+
+        Some providers bill the whole call at higher rates once the prompt passes a length
+        (``extra["long_context"]``: ``above_input_tokens`` and the prices that then apply);
+        below it, or without such a tier, the model itself is returned.
+        """
+        tier = self.extra.get("long_context") if self.extra else None
+        if not tier or input_tokens <= int(tier.get("above_input_tokens", 0)):
+            return self
+        scale = float(tier.get("output_per_mtok", self.output_per_mtok)) / (
+            self.output_per_mtok or 1.0
+        )
+        return replace(
+            self,
+            input_per_mtok=float(tier.get("input_per_mtok", self.input_per_mtok)),
+            output_per_mtok=float(tier.get("output_per_mtok", self.output_per_mtok)),
+            cached_input_per_mtok=_opt_float(
+                tier.get("cached_input_per_mtok", self.cached_input_per_mtok)
+            ),
+            cache_write_per_mtok=_opt_float(
+                tier.get("cache_write_per_mtok", self.cache_write_per_mtok)
+            ),
+            reasoning_output_per_mtok=None
+            if self.reasoning_output_per_mtok is None
+            else self.reasoning_output_per_mtok * scale,
+            extra={k: v for k, v in self.extra.items() if k != "long_context"},
+        )
+
     def worst_case_cost(self, input_tokens: int, max_output_tokens: int) -> float:
         """Upper bound in USD for ``input_tokens`` of input and ``max_output_tokens`` of output.
 
-        Every token is priced at the dearest rate it could be billed at: input at the higher of
-        the input and cache-write prices, output at the higher of the output and reasoning
-        prices, so no mix of reported usage can cost more.
+        Every token is priced at the dearest rate it could be billed at: the long-context rates
+        when the prompt passes that length, input at the higher of the input and cache-write
+        prices, output at the higher of the output and reasoning prices, so no mix of reported
+        usage can cost more.
         """
-        in_price = max(self.input_per_mtok, self.cache_write_per_mtok or 0.0)
-        out_price = max(self.output_per_mtok, self.reasoning_output_per_mtok or 0.0)
+        m = self.priced_for(input_tokens)
+        in_price = max(m.input_per_mtok, m.cache_write_per_mtok or 0.0)
+        out_price = max(m.output_per_mtok, m.reasoning_output_per_mtok or 0.0)
         return (input_tokens * in_price + max_output_tokens * out_price) / _MTOK
 
     def to_dict(self) -> dict[str, Any]:
