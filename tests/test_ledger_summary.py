@@ -315,3 +315,33 @@ def test_filtered_reader_summary_equals_filtered_list(
     assert summarize(reader, by=by, baseline=BASE, catalog=CATALOG) == summarize(
         expected, by=by, baseline=BASE, catalog=CATALOG
     )
+
+
+def test_baseline_is_priced_at_standard_rates_even_when_sums_pass_a_long_context_threshold() -> (
+    None
+):
+    from dataclasses import replace as _replace
+
+    from tokenplan.catalog.model import Model
+    from tokenplan.ledger.attempt import Attempt
+    from tokenplan.ledger.summary import summarize as _summarize
+    from tokenplan.pricing import cost_usd as _cost
+
+    base = Model(
+        id="b/base", provider="b", api_name="base", tier="flagship", input_per_mtok=1.0,
+        output_per_mtok=2.0, context_window=10**6, max_output_tokens=10**4,
+        quality={"general": 0.9},
+        extra={"long_context": {"above_input_tokens": 1000, "input_per_mtok": 9.0}},
+    )  # fmt: skip
+    from tokenplan.catalog.catalog import Catalog as _Catalog
+
+    cheap = _replace(base, id="x/y", api_name="y", extra={})
+    calls = [
+        Attempt(run_id="r", kind="route", model="x/y", provider="x", outcome="ok",
+                input_tokens=600, output_tokens=10, cost_usd=0.0)
+        for _ in range(3)
+    ]  # fmt: skip
+    summary = _summarize(calls, baseline=base, catalog=_Catalog([base, cheap]))
+    flat = _replace(base, extra={})
+    expected = sum(_cost(flat, input_tokens=600, output_tokens=10) for _ in calls)
+    assert summary.totals.baseline_usd == pytest.approx(expected)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Hashable, Iterable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
@@ -182,7 +183,14 @@ class Accumulator:
                 u[_U_REASON] += rs
 
     def rows(self, baseline: Model) -> tuple[Row, list[Row]]:
-        """``(totals, groups)`` as ``(label, bucket, baseline_usd)``; groups in no set order."""
+        """``(totals, groups)`` as ``(label, bucket, baseline_usd)``; groups in no set order.
+
+        The baseline is priced at its standard rates: summed tokens would wrongly cross a
+        long-context threshold that no single call reached.
+        """
+        if baseline.extra.get("long_context"):
+            extra = {k: v for k, v in baseline.extra.items() if k != "long_context"}
+            baseline = replace(baseline, extra=extra)
         by_label: Buckets = {}
         unknown_by_label: Buckets = {}
         for key, b in self.buckets.items():

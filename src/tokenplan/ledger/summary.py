@@ -1,7 +1,7 @@
 """Spend summaries: totals and per-group rows over ledger attempts.
 
 Savings are measured against a baseline model: what the same token counts would have cost on
-it (``pricing.cost_usd`` with the baseline's prices) minus what was actually paid. Attempts whose
+it (``pricing.cost_usd`` at the baseline's standard prices) minus what was actually paid. Attempts whose
 model is not in the catalog count at their actual cost (no savings either way). Wasted spend is
 the cost of attempts whose outcome is not ``ok``; planner spend is the cost of ``plan`` attempts.
 
