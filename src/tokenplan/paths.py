@@ -8,16 +8,38 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["Paths", "private_file"]
 
 
-@dataclass(frozen=True, slots=True)
 class Paths:
+    """The config folder (config, keys, user models) and the data folder (ledger, runs).
+
+    Immutable. A plain class rather than a dataclass: it is built on every command's path.
+    """
+
+    __slots__ = ("config_dir", "data_dir")
     config_dir: Path
     data_dir: Path
+
+    def __init__(self, config_dir: Path, data_dir: Path) -> None:
+        object.__setattr__(self, "config_dir", config_dir)
+        object.__setattr__(self, "data_dir", data_dir)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Paths is immutable; cannot set {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Paths):
+            return NotImplemented
+        return (self.config_dir, self.data_dir) == (other.config_dir, other.data_dir)
+
+    def __hash__(self) -> int:
+        return hash((self.config_dir, self.data_dir))
+
+    def __repr__(self) -> str:
+        return f"Paths(config_dir={self.config_dir!r}, data_dir={self.data_dir!r})"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Paths:

@@ -97,13 +97,12 @@ class Runtime:
     ) -> None:
         from tokenplan.providers.cooldown import Cooldowns
         from tokenplan.providers.keys import KeyStore
-        from tokenplan.providers.retry import RetryPolicy
         from tokenplan.settings import Settings
 
         self.settings = settings if settings is not None else Settings.load()
         self.catalog = catalog if catalog is not None else load_catalog(self.settings)
         self.cooldowns = cooldowns if cooldowns is not None else Cooldowns()
-        self.retry_policy = retry_policy or RetryPolicy(max_attempts=self.settings.max_retries + 1)
+        self._retry_policy = retry_policy
         self.ledger = ledger
         self.attempt_sink = attempt_sink or (ledger.append if ledger is not None else None)
         self._transport = transport
@@ -116,6 +115,15 @@ class Runtime:
         self._models: dict[str, ChatModel] = {}
         self._endpoint_names: dict[str, str | None] = {}
         self._simulated: bool | None = None
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """How hard each model is tried (``settings.max_retries`` retries unless given)."""
+        if self._retry_policy is None:
+            from tokenplan.providers.retry import RetryPolicy
+
+            self._retry_policy = RetryPolicy(max_attempts=self.settings.max_retries + 1)
+        return self._retry_policy
 
     # -- lifecycle ----------------------------------------------------------------------------
 

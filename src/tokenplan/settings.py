@@ -209,7 +209,7 @@ def _opt(
     return {"toml": toml, "env": env, "parse": parse}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Settings:
     """Everything configurable, resolved. Build with :meth:`Settings.load`."""
 

@@ -22,16 +22,15 @@ import functools
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tokenplan.catalog.catalog import BUNDLED_PATH, Catalog
 from tokenplan.catalog.model import Model
-from tokenplan.catalog.tiers import DEFAULT_TIER_RULE, TierRule
 from tokenplan.errors import ConfigError
 
 if TYPE_CHECKING:
+    from tokenplan.catalog.tiers import TierRule
     from tokenplan.catalog.user_models import UserModel
     from tokenplan.settings import Settings
 
@@ -64,13 +63,36 @@ REFRESH_SOURCE = "openrouter-refresh"
 _Signature = tuple[str, int, int] | None
 
 
-@dataclass(frozen=True, slots=True)
 class BundledSnapshot:
-    """The parsed ``models.json`` shipped with the package."""
+    """The parsed ``models.json`` shipped with the package.
 
-    models: tuple[Model, ...]
-    tier_rule: TierRule
-    snapshot_date: str
+    A plain class, not a dataclass, and the tier rule parsed on first use: this is built on
+    every command's path, where class creation and imports are start-up time.
+    """
+
+    __slots__ = ("_rule", "_rule_doc", "models", "snapshot_date")
+
+    def __init__(
+        self,
+        models: tuple[Model, ...],
+        *,
+        snapshot_date: str,
+        tier_rule_doc: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.models = models
+        self.snapshot_date = snapshot_date
+        self._rule_doc = tier_rule_doc
+        self._rule: TierRule | None = None
+
+    @property
+    def tier_rule(self) -> TierRule:
+        """The price rule the snapshot's tiers were assigned by (also used for new models)."""
+        if self._rule is None:
+            from tokenplan.catalog.tiers import DEFAULT_TIER_RULE, TierRule
+
+            doc = self._rule_doc
+            self._rule = DEFAULT_TIER_RULE if doc is None else TierRule.from_dict(doc)
+        return self._rule
 
 
 @functools.cache
@@ -78,11 +100,10 @@ def bundled_snapshot() -> BundledSnapshot:
     """The bundled snapshot, parsed once per process."""
     with BUNDLED_PATH.open("rb") as fh:
         doc = json.load(fh)
-    rule = TierRule.from_dict(doc["tier_rule"]) if "tier_rule" in doc else DEFAULT_TIER_RULE
     return BundledSnapshot(
-        models=tuple(Model.from_dict(r) for r in doc["models"]),
-        tier_rule=rule,
+        tuple(Model.from_dict(r) for r in doc["models"]),
         snapshot_date=str(doc.get("snapshot_date", "")),
+        tier_rule_doc=doc.get("tier_rule"),
     )
 
 

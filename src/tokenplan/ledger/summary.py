@@ -1,8 +1,9 @@
 """Spend summaries: totals and per-group rows over ledger attempts.
 
 Savings are measured against a baseline model: what the same token counts would have cost on
-it (``pricing.cost_usd`` at the baseline's standard prices) minus what was actually paid. Attempts whose
-model is not in the catalog count at their actual cost (no savings either way). Wasted spend is
+it (``pricing.cost_usd`` at the baseline's standard prices) minus what was actually paid.
+Attempts whose model is not in the catalog count at their actual cost (no savings either way).
+Wasted spend is
 the cost of attempts whose outcome is not ``ok``; planner spend is the cost of ``plan`` attempts.
 
 :func:`summarize` streams: memory grows with the number of groups, never with the number of
