@@ -189,3 +189,45 @@ async def _call_sync(fn: object) -> object:
 async def test_asgi_client_helper_is_an_httpx_client() -> None:
     async with asgi_client(FakeProviders()) as client:
         assert isinstance(client, httpx.AsyncClient)
+
+
+def test_every_builtin_key_variable_ends_in_api_key() -> None:
+    """Runtime.simulated's quick check relies on it (no key var -> no endpoint is keyed)."""
+    from tokenplan.providers.endpoints import ENDPOINTS, base_url_env_var
+
+    for endpoint in ENDPOINTS:
+        assert all(var.endswith("_API_KEY") for var in endpoint.key_env), endpoint.name
+        assert base_url_env_var(endpoint.name).startswith("TOKENPLAN_")
+        assert base_url_env_var(endpoint.name).endswith("_BASE_URL")
+
+
+def test_nothing_configured_is_simulated_without_touching_endpoints(isolated_env: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from tokenplan.runtime import Runtime\n"
+        "from tokenplan.settings import Settings\n"
+        "rt = Runtime(Settings.load())\n"
+        "assert rt.simulated and rt.available('openai/gpt-5-nano')\n"
+        "print('tokenplan.providers.endpoints' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"OPENAI_API_KEY": "sk-test-0123456789abcdef"},
+        {"TOKENPLAN_OPENAI_BASE_URL": "http://127.0.0.1:11434/v1"},
+    ],
+)
+def test_a_key_or_base_url_in_the_environment_is_not_simulated(
+    isolated_env: Path, env: dict[str, str]
+) -> None:
+    settings = Settings.load(env={"TOKENPLAN_HOME": str(isolated_env), **env})
+    assert not Runtime(settings).simulated

@@ -37,6 +37,7 @@ the outside world before it is stored on an error.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -78,11 +79,17 @@ __all__ = [
 
 # Key shapes of the providers we speak to, plus bearer tokens in echoed headers. Anything that
 # looks like a credential is replaced before it can reach a message, a log line or the ledger.
-_SECRET_RE = re.compile(
+_SECRET_PATTERN = (
     r"(sk-[A-Za-z0-9_\-]{8,}|sk-ant-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{20,}"
     r"|xai-[A-Za-z0-9]{16,}|gsk_[A-Za-z0-9]{16,}|(?i:bearer)\s+[A-Za-z0-9._\-]{8,})"
 )
 _registered_secrets: set[str] = set()
+
+
+@functools.cache
+def _secret_re() -> re.Pattern[str]:
+    # Compiled on first use: importing this module is on every command's start-up path.
+    return re.compile(_SECRET_PATTERN)
 
 
 def register_secret(value: str) -> None:
@@ -96,7 +103,7 @@ def redact(text: str, *, limit: int = 500) -> str:
     for secret in _registered_secrets:
         if secret in text:
             text = text.replace(secret, "***")
-    text = _SECRET_RE.sub("***", text)
+    text = _secret_re().sub("***", text)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return text

@@ -209,10 +209,30 @@ class Runtime:
     def simulated(self) -> bool:
         """True when every call goes to the offline simulator (offline, or nothing usable)."""
         if self._simulated is None:
-            self._simulated = self.settings.offline or not any(
-                self._endpoint_usable(m) for m in self.catalog
+            self._simulated = (
+                self.settings.offline
+                or not self._anything_configured()
+                or not any(self._endpoint_usable(m) for m in self.catalog)
             )
         return self._simulated
+
+    def _anything_configured(self) -> bool:
+        """Whether any endpoint could be usable, without resolving the endpoint table.
+
+        On a machine with no key and no server configured (the first run of a newcomer, CI)
+        this answers without importing or resolving endpoints: every built-in key variable
+        ends in ``_API_KEY`` (a test holds the table to that), base URLs come from
+        ``TOKENPLAN_*_BASE_URL``, the keys file, ``[endpoints]`` or a model's ``base_url``.
+        """
+        if self._stored_keys or self.settings.endpoints:
+            return True
+        for name, value in self.settings.env.items():
+            if value and (
+                name.endswith("_API_KEY")
+                or (name.startswith("TOKENPLAN_") and name.endswith("_BASE_URL"))
+            ):
+                return True
+        return any("base_url" in m.extra for m in self.catalog if m.extra)
 
     def available(self, model: Model | str) -> bool:
         """Whether ``model`` can be called now: its endpoint is usable (or the runtime is

@@ -1,8 +1,8 @@
 """Loading the catalog: bundled snapshot < OpenRouter refresh cache < user models file.
 
-This runs on every command's path, so it stays on the standard library (``json``, no pydantic,
-no httpx) and caches: the bundled snapshot is parsed once per process, and the two user-side
-files are re-read only when their size or modification time changes.
+This runs on every command's path, so it stays light (orjson and the standard library; no
+pydantic, no httpx) and caches: the bundled snapshot is parsed once per process, and the two
+user-side files are re-read only when their size or modification time changes.
 
 Layering rules:
 
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -98,8 +97,9 @@ class BundledSnapshot:
 @functools.cache
 def bundled_snapshot() -> BundledSnapshot:
     """The bundled snapshot, parsed once per process."""
-    with BUNDLED_PATH.open("rb") as fh:
-        doc = json.load(fh)
+    import orjson  # also what the CLI writes JSON with: one parser on the start-up path
+
+    doc = orjson.loads(BUNDLED_PATH.read_bytes())
     return BundledSnapshot(
         tuple(Model.from_dict(r) for r in doc["models"]),
         snapshot_date=str(doc.get("snapshot_date", "")),
@@ -195,9 +195,11 @@ def _read_refresh_cache(sig: tuple[str, int, int]) -> tuple[Model, ...]:
     path = Path(sig[0])
     hint = "run 'tokenplan models refresh' again or delete it"
     data = _read_bytes(path, "refresh cache")
+    import orjson
+
     try:
-        doc = json.loads(data)
-    except ValueError as exc:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
         raise ConfigError(f"refresh cache {path} is not valid JSON ({exc}); {hint}") from None
     rows = doc.get("models") if isinstance(doc, Mapping) else None
     if not isinstance(rows, list):

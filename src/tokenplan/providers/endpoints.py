@@ -44,7 +44,7 @@ Dialect = Literal["openai", "anthropic", "gemini"]
 DIALECTS: tuple[Dialect, ...] = ("openai", "anthropic", "gemini")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Endpoint:
     """One API endpoint.
 
@@ -238,7 +238,7 @@ def endpoint_for_model(model: Model, overrides: Mapping[str, Any] | None = None)
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class ResolvedEndpoint:
     """An endpoint with its base URL and key resolved for one invocation.
 

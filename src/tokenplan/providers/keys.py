@@ -8,7 +8,6 @@ Every key read here is registered with :func:`tokenplan.errors.register_secret`,
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -42,6 +41,8 @@ class KeyStore:
             raise ConfigError(f"cannot read keys file {self.path}: {exc.strerror}") from None
         if not raw.strip():
             return {}
+        import json
+
         try:
             data = json.loads(raw)
         except ValueError:
@@ -77,6 +78,8 @@ class KeyStore:
         return True
 
     def _write(self, keys: dict[str, str]) -> None:
+        import json
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
