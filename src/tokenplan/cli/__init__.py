@@ -1,37 +1,64 @@
 """The ``tokenplan`` command line.
 
-One module per noun registers its commands on :data:`app`. Command bodies import what they need
-lazily, so ``tokenplan --help`` pays only for typer. Errors end as one line on stderr and an
-exit code (2 for bad input), never a traceback; ``TOKENPLAN_DEBUG=1`` shows tracebacks.
+One module per noun registers its commands on the typer app when imported. A command line loads
+only the module of the command it names (all of them for ``--help`` or an unknown name), and
+command bodies import what they need lazily, so start-up pays for little beyond typer. Errors end
+as one line on stderr and an exit code (2 for bad input), never a traceback;
+``TOKENPLAN_DEBUG=1`` shows tracebacks.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from tokenplan.cli._app import app, app_for
+if TYPE_CHECKING:
+    from tokenplan.cli._app import app as app
 
-# Each import registers that noun's commands on ``app``.
-from tokenplan.cli import models as _models  # noqa: F401  isort: skip
-from tokenplan.cli import ledger as _ledger  # noqa: F401  isort: skip
-from tokenplan.cli import runs as _runs  # noqa: F401  isort: skip
-from tokenplan.cli import keys as _keys  # noqa: F401  isort: skip
-from tokenplan.cli import route as _route  # noqa: F401  isort: skip
-from tokenplan.cli import plan as _plan  # noqa: F401  isort: skip
-from tokenplan.cli import serve as _serve  # noqa: F401  isort: skip
+__all__ = ["COMMAND_MODULES", "app", "main"]
 
-__all__ = ["app", "main"]
+#: Command name -> the module that registers it.
+COMMAND_MODULES: dict[str, str] = {
+    "plan": "tokenplan.cli.plan",
+    "route": "tokenplan.cli.route",
+    "models": "tokenplan.cli.models",
+    "ledger": "tokenplan.cli.ledger",
+    "runs": "tokenplan.cli.runs",
+    "keys": "tokenplan.cli.keys",
+    "serve": "tokenplan.cli.serve",
+}
+
+
+def load_commands(args: Sequence[str] = ()) -> typer.Typer:
+    """Register the commands ``args`` need (every command unless they name one) on the app."""
+    from tokenplan.cli._app import app
+
+    name = next((a for a in args if not a.startswith("-")), None)
+    modules = [COMMAND_MODULES[name]] if name in COMMAND_MODULES else COMMAND_MODULES.values()
+    for module in modules:
+        importlib.import_module(module)
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # the complete app (docs generation, tests): every command registered
+        return load_commands()
+    raise AttributeError(f"module 'tokenplan.cli' has no attribute {name!r}")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    from tokenplan.cli._app import app_for
     from tokenplan.errors import TokenplanError
 
     args = sys.argv[1:] if argv is None else argv
     try:
+        load_commands(args)
         rv = app_for(args)(args=args, prog_name="tokenplan", standalone_mode=False)
     except TokenplanError as exc:
         _fail(str(exc), exc.exit_code)
