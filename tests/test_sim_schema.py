@@ -249,7 +249,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
-def validate(schema: dict[str, Any], value: Any) -> None:
+def assert_plain_json(value: Any) -> None:
+    """``value`` is finite, plain JSON: it survives a strict round trip unchanged."""
+    assert json.loads(json.dumps(value, allow_nan=False)) == value
+
+
+def assert_valid(schema: dict[str, Any], value: Any) -> None:
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     cls.check_schema(schema)
     cls(schema, format_checker=cls.FORMAT_CHECKER).validate(value)
@@ -262,7 +267,7 @@ def validate(schema: dict[str, Any], value: Any) -> None:
 def test_the_format_checks_are_really_active(fmt: str, wrong: str) -> None:
     # Guard: without rfc3339-validator / rfc3986-validator jsonschema skips these formats.
     with pytest.raises(jsonschema.ValidationError):
-        validate({"type": "string", "format": fmt}, wrong)
+        assert_valid({"type": "string", "format": fmt}, wrong)
 
 
 @pytest.mark.parametrize("name", sorted(SCHEMAS))
@@ -270,7 +275,7 @@ def test_instances_validate_for_many_seeds(name: str) -> None:
     schema = SCHEMAS[name]
     for seed in range(12):
         value = instance(schema, context=CTX, rng=Rng(name, seed))
-        validate(schema, value)
+        assert_valid(schema, value)
 
 
 async def test_the_model_answers_a_json_schema_with_a_valid_instance() -> None:
@@ -282,7 +287,7 @@ async def test_the_model_answers_a_json_schema_with_a_valid_instance() -> None:
             response_format=JsonSchemaFormat(name=re.sub(r"\W", "_", name), schema=schema),
         )
         response = await sim.complete(request)
-        validate(schema, json.loads(response.text))
+        assert_valid(schema, json.loads(response.text))
 
 
 def test_strings_reuse_the_prompts_words() -> None:
@@ -352,7 +357,7 @@ def test_numeric_bounds_property(low: int, width: int, step: float | None, kind:
         schema["multipleOf"] = step
         if width < 10:  # leave room for a multiple
             schema["maximum"] = low + 10
-    validate(schema, instance(schema, context=CTX, rng=Rng(low, width)))
+    assert_valid(schema, instance(schema, context=CTX, rng=Rng(low, width)))
 
 
 # -- robustness -----------------------------------------------------------------------------------
@@ -380,7 +385,7 @@ JUNK = st.recursive(JUNK_LEAVES | JUNK_WORDS, junk_containers, max_leaves=12)
 @example(schema={"type": None, "anyOf": [{"minItems": None}], "minItems": None})
 @example(schema={"allOf": [{"properties": 3, "required": "x"}], "properties": {}, "required": []})
 def test_malformed_schemas_never_crash_the_generator(schema: dict[str, Any]) -> None:
-    json.dumps(instance(schema, context=CTX, rng=Rng(0)))
+    assert_plain_json(instance(schema, context=CTX, rng=Rng(0)))
 
 
 @pytest.mark.parametrize(
@@ -393,7 +398,7 @@ def test_malformed_schemas_never_crash_the_generator(schema: dict[str, Any]) -> 
     ],
 )
 def test_self_referencing_schemas_terminate(schema: dict[str, Any]) -> None:
-    json.dumps(instance(schema, context=CTX, rng=Rng(0)))
+    assert_plain_json(instance(schema, context=CTX, rng=Rng(0)))
 
 
 SCALARS = st.one_of(
@@ -448,7 +453,7 @@ SUPPORTED = st.recursive(SCALARS, composites, max_leaves=10)
 @settings(max_examples=300, deadline=None)
 @given(schema=SUPPORTED, seed=st.integers(0, 1000))
 def test_supported_schemas_always_get_valid_instances(schema: dict[str, Any], seed: int) -> None:
-    validate(schema, instance(schema, context=CTX, rng=Rng(seed)))
+    assert_valid(schema, instance(schema, context=CTX, rng=Rng(seed)))
 
 
 def test_absurd_sizes_are_capped_not_obeyed() -> None:
@@ -472,4 +477,4 @@ def test_absurd_sizes_are_capped_not_obeyed() -> None:
     ],
 )
 def test_infinite_and_huge_bounds_are_no_bounds(schema: dict[str, Any]) -> None:
-    json.dumps(instance(schema, context=CTX, rng=Rng(0)))
+    assert_plain_json(instance(schema, context=CTX, rng=Rng(0)))

@@ -203,7 +203,8 @@ async def test_fake_answers_schema_requests_with_matching_json() -> None:
         _, _, answer = await _exchange(fake, dialect, REQUESTS["schema"], stream=False)
         parser = get_dialect(dialect).parser()
         parser.feed_body(answer)
-        jsonschema.validate(json.loads(parser.result().text), SCHEMA)
+        answer_json = json.loads(parser.result().text)
+        assert not list(jsonschema.Draft202012Validator(SCHEMA).iter_errors(answer_json))
 
 
 def test_httpx_is_what_the_exchange_uses() -> None:
