@@ -6,9 +6,9 @@ goals and runs plans with LLM steps (:class:`StepRunner`) under a hard budget, w
 and resume. See ``docs/executor.md``.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from tokenplan._lazy import lazy_exports
 from tokenplan.execution.events import (
     BudgetWait,
     Event,
@@ -86,13 +86,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tokenplan.execution' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, _ = lazy_exports(__name__, globals(), _LAZY)
 
 
 if TYPE_CHECKING:  # pragma: no cover
