@@ -10,6 +10,9 @@ from tokenplan.catalog import CAPABILITIES
 from tokenplan.routing.classifier import COMPLEXITIES, HEAD_CHARS, TAIL_CHARS, classify
 
 CAPABILITY_EXAMPLES: list[tuple[str, str]] = [
+    ("math", "What is 2+2?"),
+    ("math", "Compute 15% of 240."),
+    ("code", "Fix this bug: TypeError: 'NoneType' object has no attribute 'split'"),
     ("code", "Write a Python function that returns the n-th Fibonacci number using memoization."),
     ("code", "Why does this raise KeyError?\n```python\nd = {}\nprint(d['x'])\n```"),
     ("code", "How do I reverse a linked list in C++?"),
@@ -75,6 +78,7 @@ CAPABILITY_EXAMPLES: list[tuple[str, str]] = [
 ]
 
 COMPLEXITY_EXAMPLES: list[tuple[str, str]] = [
+    ("moderate", "Is it better to rent or buy a house right now? Weigh the trade-offs."),
     ("simple", "Hi there!"),
     ("simple", "What is the capital of France?"),
     ("simple", "Translate 'good morning' into Spanish."),

@@ -14,6 +14,7 @@ __all__ = [
     "CODE_SYNTAX",
     "CODE_TOPIC",
     "CODE_VERBS",
+    "COMPLEX_PHRASES",
     "COMPLEX_WORDS",
     "GENERAL_WORDS",
     "LOGIC_NOTATION",
@@ -43,7 +44,9 @@ CODE_STRONG: dict[bytes, float] = {
         "json yaml toml xml regex regexp docker dockerfile kubernetes kubectl terraform nginx "
         "git github npm maven gradle webpack django flask fastapi "
         "nodejs linux unix api apis sdk http https url endpoint endpoints "
-        "backend frontend microservice microservices",
+        "backend frontend microservice microservices typeerror valueerror keyerror "
+        "indexerror attributeerror nameerror importerror runtimeerror syntaxerror "
+        "zerodivisionerror modulenotfounderror nullpointerexception nonetype",
     ),
     **_weighted(
         1.0,
@@ -91,7 +94,8 @@ CODE_ARTIFACTS: frozenset[bytes] = frozenset(
     _weighted(
         1.0,
         "function functions program programs script scripts method methods class classes code "
-        "snippet implementation algorithm query queries regex regexp api endpoint unittest "
+        "snippet implementation algorithm query queries regex regexp api endpoint unittest bug "
+        "bugs "
         "python javascript typescript java golang rust ruby php sql bash html css",
     )
 )
@@ -139,6 +143,7 @@ MATH_EXPRESSIONS: tuple[str, ...] = (
     "^0",
     "x^",
     "f(x)",
+    "0%",
     "\\frac",
     "\\sqrt",
     "$$",
@@ -185,7 +190,8 @@ REASONING_WORDS: dict[bytes, float] = {
         "arguments evidence valid invalid statement statements uncertain consequence predict "
         "prediction observe observed observation experiment relationship older younger "
         "taller shorter faster slower sister sisters brother brothers father mother "
-        "adjacent arrangement arrangements youngest oldest tallest shortest follows",
+        "adjacent arrangement arrangements youngest oldest tallest shortest follows weigh "
+        "tradeoff tradeoffs pros cons dilemma",
     ),
     **_weighted(
         0.3,
@@ -224,6 +230,18 @@ COMPLEX_WORDS: dict[bytes, float] = {
         "plan multiple several various every",
     ),
 }
+
+# Multi-word or hyphenated signs of depth, matched on the folded (lower-cased) window.
+COMPLEX_PHRASES: tuple[tuple[str, float], ...] = (
+    ("trade-off", 1.5),
+    ("pros and cons", 1.0),
+    ("in-depth", 1.5),
+    ("step-by-step", 1.0),
+    ("step by step", 1.0),
+    ("multi-step", 1.5),
+    ("end-to-end", 1.0),
+    ("production-ready", 1.5),
+)
 
 # First words of prompts that are usually quick to answer.
 SIMPLE_STARTS: frozenset[bytes] = frozenset(
