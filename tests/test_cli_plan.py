@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 import pytest
 
+from _subprocess_support import finish
 from tokenplan.ledger import Ledger
 
 GOAL = (
@@ -253,11 +254,12 @@ def test_sigint_cancels_within_a_second_and_resume_finishes(isolated_env: Path) 
                 break
         sent = time.monotonic()
         proc.send_signal(signal.SIGINT)
-        rest, err = proc.communicate(timeout=10)
+        rest, err = finish(proc, timeout_s=10)
         took = time.monotonic() - sent
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.communicate()
     assert proc.returncode == 130, err
     assert took < 1.5
     events = [orjson.loads(line) for line in rest.splitlines()]

@@ -16,6 +16,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
+from _subprocess_support import finish
 from tokenplan._sync import run_sync
 from tokenplan.execution import RunStatus, run_dag
 
@@ -129,7 +130,7 @@ def test_ctrl_c_while_waiting_cancels_the_worker_and_propagates(tmp_path: Path) 
     time.sleep(0.1)  # let the caller block in join()
     t0 = time.monotonic()
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=20)
+    out, err = finish(proc, timeout_s=20)
     assert time.monotonic() - t0 < 1.5
     assert proc.returncode == 130, err
     assert "INTERRUPTED ['cleaned up']" in out
