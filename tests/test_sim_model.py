@@ -597,7 +597,7 @@ async def test_cancellation_during_the_simulated_wait_is_prompt() -> None:
                 ):
                     pass
         assert scope.cancelled_caught
-        assert time.monotonic() - started < 0.5
+        assert time.monotonic() - started < 1.5  # the uncancelled call would take seconds
 
 
 async def test_cancelling_a_task_group_cancels_in_flight_calls() -> None:
@@ -615,7 +615,7 @@ async def test_cancelling_a_task_group_cancels_in_flight_calls() -> None:
         await anyio.sleep(0.05)
         tg.cancel_scope.cancel()
     assert finished == []
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 1.5  # the uncancelled calls would take seconds
 
 
 async def test_timeout_shorter_than_the_simulated_latency_raises_a_timeout() -> None:
@@ -624,4 +624,4 @@ async def test_timeout_shorter_than_the_simulated_latency_raises_a_timeout() -> 
     with pytest.raises(ProviderTimeoutError) as info:
         await sim.complete(ask("Explain glaciers.", model="acme/large", timeout_s=0.05))
     assert info.value.retryable
-    assert 0.04 <= time.monotonic() - started < 0.5
+    assert 0.04 <= time.monotonic() - started < 1.5  # the full answer would take seconds
