@@ -2,8 +2,8 @@
 
 Pure string functions (no rich), so JSON paths can import this module for free.
 
-* money: :func:`usd` - ``$1.23`` from a dollar up, three significant digits below
-  (``$0.0123``, ``$0.000414``), never an exponent;
+* money: :func:`usd` (:func:`tokenplan.money.format_usd`) - ``$1.23`` from a dollar up, three
+  significant digits below (``$0.0123``, ``$0.000414``), never an exponent;
 * tokens: :func:`tokens` - exact below 10,000 (``1,024``), then decimal ``k``/``M``/``B`` with
   three significant digits (``128k`` for 128,000, ``1.05M`` for 1,048,576), as vendors quote them;
 * times: :func:`ago` - ``45s ago``, ``12m ago``, ``5h ago``, ``3d ago``, then the date;
@@ -15,24 +15,9 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+from tokenplan.money import format_usd as usd
+
 __all__ = ["ago", "ago_dt", "percent", "timestamp", "tokens", "usd"]
-
-
-def usd(value: float | None) -> str:
-    """``$1.23`` / ``$0.0123`` / ``$0.000414`` / ``$0`` / ``-$0.05``; ``-`` for ``None``."""
-    if value is None or not math.isfinite(value):
-        return "-"
-    if value == 0:
-        return "$0"
-    sign = "-" if value < 0 else ""
-    v = abs(value)
-    if v >= 0.995:
-        return f"{sign}${v:,.2f}"
-    # Three significant digits and at least two decimals: 0.5 -> 0.50, 0.000414442 -> 0.000414.
-    text = f"{v:.{max(2, 2 - math.floor(math.log10(v)))}f}".rstrip("0")
-    if len(text) - text.index(".") - 1 < 2:
-        text = f"{v:.2f}"
-    return f"{sign}${text}"
 
 
 def tokens(n: int | None) -> str:
