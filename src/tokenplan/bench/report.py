@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -43,32 +43,26 @@ def _fmt(value: Any) -> Any:
     return "" if value is None else value
 
 
-def write_results_csv(results: Sequence[BenchResult], path: Path) -> Path:
-    """One row per (dataset, policy); columns are :class:`ResultRow`'s fields."""
+def _write_rows(path: Path, row_type: type, rows: Iterable[ResultRow | TaskRow]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    names = [f.name for f in fields(ResultRow)]
+    names = [f.name for f in fields(row_type)]
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(names)
-        for result in results:
-            for row in result.rows:
-                d = row.to_dict()
-                writer.writerow([_fmt(d[n]) for n in names])
+        for row in rows:
+            d = row.to_dict()
+            writer.writerow([_fmt(d[n]) for n in names])
     return path
+
+
+def write_results_csv(results: Sequence[BenchResult], path: Path) -> Path:
+    """One row per (dataset, policy); columns are :class:`ResultRow`'s fields."""
+    return _write_rows(path, ResultRow, (row for result in results for row in result.rows))
 
 
 def write_tasks_csv(results: Sequence[BenchResult], path: Path) -> Path:
     """One row per (dataset, policy, task family); columns are :class:`TaskRow`'s fields."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    names = [f.name for f in fields(TaskRow)]
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(names)
-        for result in results:
-            for row in result.tasks:
-                d = row.to_dict()
-                writer.writerow([_fmt(d[n]) for n in names])
-    return path
+    return _write_rows(path, TaskRow, (row for result in results for row in result.tasks))
 
 
 def write_curves_csv(results: Sequence[BenchResult], path: Path) -> Path:
