@@ -68,6 +68,29 @@ def _contaminated(path: Path) -> set[str]:
     return {str(row["eval_prompt"]) for row in _jsonl(path) if "eval_prompt" in row}
 
 
+class _PromptFilter:
+    """Drops contaminated and repeated prompts, counting each."""
+
+    def __init__(self, contaminated: set[str]) -> None:
+        self._contaminated = contaminated
+        self._seen: set[str] = set()
+        self.dropped = 0
+        self.duplicates = 0
+
+    def keep(self, text: str) -> bool:
+        if text in self._contaminated:
+            self.dropped += 1
+            return False
+        if text in self._seen:
+            self.duplicates += 1
+            return False
+        self._seen.add(text)
+        return True
+
+    def notes(self) -> list[str]:
+        return [f"{self.duplicates} repeated prompts dropped"] if self.duplicates else []
+
+
 def _jsonl(path: Path) -> Iterable[dict[str, Any]]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -148,8 +171,7 @@ def _load_mmlu(
     models: list[str] = []
     samples: list[Sample] = []
     columns: dict[str, list[Outcome]] = {}
-    seen: set[str] = set()
-    dropped = duplicates = 0
+    prompts = _PromptFilter(contaminated)
     price: dict[str, Price] = {}
     for path in files:
         fields, rows = _read_csv(path)
@@ -163,13 +185,8 @@ def _load_mmlu(
         subject = path.stem.removeprefix("mmlu_")
         for i, row in enumerate(rows):
             text = row["prompt"]
-            if text in contaminated:
-                dropped += 1
+            if not prompts.keep(text):
                 continue
-            if text in seen:
-                duplicates += 1
-                continue
-            seen.add(text)
             task = f"mmlu/{subject}"
             samples.append(Sample(f"mmlu.{subject}.{i}", text, task, prompt_capability(text)))
             for m in models:
@@ -177,15 +194,14 @@ def _load_mmlu(
                 cost = _estimated_cost(price[m], prompts=[text], output_tokens=1)
                 columns[m].append(Outcome(score, cost, None, cost_estimated=True))
     notes = [
-        f"{len(samples)} MMLU prompts ({len(files)} subjects); {dropped} contaminated prompts "
-        "excluded",
+        f"{len(samples)} MMLU prompts ({len(files)} subjects); "
+        f"{prompts.dropped} contaminated prompts excluded",
         "no response text recorded: response-based policies do not apply",
         "costs estimated: question tokens + 1 output token at "
         + ", ".join(f"{m} {price[m].source}" for m in models)
         + " (5-shot examples not recorded)",
     ]
-    if duplicates:
-        notes.append(f"{duplicates} repeated prompts dropped")
+    notes += prompts.notes()
     return _dataset("routellm-mmlu", id_prefix, models, samples, columns, notes)
 
 
@@ -198,17 +214,11 @@ def _load_gsm8k(
     price = _price_models(models, prices)
     samples: list[Sample] = []
     columns: dict[str, list[Outcome]] = {m: [] for m in models}
-    seen: set[str] = set()
-    dropped = duplicates = 0
+    prompts = _PromptFilter(contaminated)
     for i, row in enumerate(rows):
         text = row["prompt"]
-        if text in contaminated:
-            dropped += 1
+        if not prompts.keep(text):
             continue
-        if text in seen:
-            duplicates += 1
-            continue
-        seen.add(text)
         samples.append(Sample(f"gsm8k.{i}", text, "gsm8k", prompt_capability(text)))
         for m in models:
             response = row.get(f"{m}_response")
@@ -217,12 +227,11 @@ def _load_gsm8k(
             cost = _estimated_cost(price[m], prompts=[text], output_tokens=out_tokens)
             columns[m].append(Outcome(score, cost, response, cost_estimated=True))
     notes = [
-        f"{len(samples)} GSM8K prompts; {dropped} contaminated prompts excluded",
+        f"{len(samples)} GSM8K prompts; {prompts.dropped} contaminated prompts excluded",
         "costs estimated: question + recorded response tokens at "
         + ", ".join(f"{m} {price[m].source}" for m in models),
     ]
-    if duplicates:
-        notes.append(f"{duplicates} repeated prompts dropped")
+    notes += prompts.notes()
     return _dataset("routellm-gsm8k", id_prefix, models, samples, columns, notes)
 
 
