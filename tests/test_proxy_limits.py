@@ -3,14 +3,20 @@ cannot take, the default max_tokens, single model objects, HEAD, and the 402 mes
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
+
+import httpx
 
 from _openai_spec import validate_openai
 from _providers_support import ROWS
 from _proxy_support import KEY_B, bearer, chat, proxy
 from tokenplan.catalog.catalog import Catalog
+from tokenplan.proxy import create_app
+from tokenplan.runtime import Runtime
+from tokenplan.settings import Settings
 from tokenplan.testing import FakeProviders, Fault, fast_retries
 
 SMALL = [
@@ -229,3 +235,36 @@ async def test_a_json_schema_name_must_be_what_openai_accepts(isolated_env: Path
     assert bad.status_code == 400
     assert bad.json()["error"]["param"] == "response_format.json_schema.name"
     assert good.status_code == 200, good.text
+
+
+# -- cli #10: the docs' example is what a run gives -----------------------------------------------
+
+
+def _docs_example() -> str:
+    """docs/proxy.md from its curl example on."""
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "proxy.md").read_text()
+    return doc[doc.index("$ curl -si") :]
+
+
+async def test_the_docs_curl_example_answers_as_documented(isolated_env: Path) -> None:
+    example = _docs_example()
+    body = json.loads(example[example.index("-d '") + 4 : example.index("'\nHTTP/1.1")])
+    shown = example[example.index("\n{") : example.index("\n```")]
+    documented = {
+        k: line.split(": ", 1)[1]
+        for line in example.splitlines()
+        for k in ("x-tokenplan-model", "x-tokenplan-cost-usd")
+        if line.startswith(k + ": ")
+    }
+    env = {"TOKENPLAN_HOME": str(isolated_env), "TOKENPLAN_OFFLINE": "1"}
+    env["TOKENPLAN_SIM_LATENCY_SCALE"] = "0"
+    async with Runtime.open(Settings.load(env=env)) as runtime:
+        transport = httpx.ASGITransport(app=create_app(runtime))
+        async with httpx.AsyncClient(transport=transport, base_url="http://proxy") as client:
+            r = await client.post("/v1/chat/completions", json=body)
+    assert r.status_code == 200
+    assert len(documented) == 2
+    assert {k: r.headers[k] for k in documented} == documented
+    answer = r.json()
+    assert answer["choices"][0]["finish_reason"] == "stop"
+    assert f'"completion_tokens":{answer["usage"]["completion_tokens"]},' in shown
