@@ -188,6 +188,16 @@ def test_auto_and_models_through_the_sdk(proxy: Proxy) -> None:
     )
     assert raw.headers["x-tokenplan-route"].startswith("auto:cost ")
     assert raw.parse().model == raw.headers["x-tokenplan-model"]
+    names = ("auto", "openai/gpt-5-mini", "gpt-5-mini")
+    retrieved = {name: proxy.client().models.retrieve(name).id for name in names}
+    assert retrieved == {
+        "auto": "auto",
+        "openai/gpt-5-mini": "openai/gpt-5-mini",
+        "gpt-5-mini": "openai/gpt-5-mini",  # an API name: the object names the catalog id
+    }
+    with pytest.raises(openai.NotFoundError):
+        proxy.client().models.retrieve("openai/no-such-model")
+    assert httpx.head(proxy.url + "/healthz").status_code == 200
 
 
 def test_client_errors(proxy: Proxy) -> None:

@@ -147,9 +147,10 @@ class ProxyApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 try:
-                    # Build the router (it reads endpoints and ledger latencies) and read each
-                    # key's spend from the ledger now, not during someone's first request.
-                    _ = self.routes.router
+                    # Build the router (it reads endpoints and ledger latencies), price the
+                    # short call and read each key's spend from the ledger now, not during
+                    # someone's first request.
+                    _ = self.routes.router, self.short_call_usd
                     for key in self.config.keys or (self.config.anonymous,):
                         self.budgets.budget(key)
                 except Exception as exc:
