@@ -182,8 +182,11 @@ async def test_the_402_names_the_key_the_limit_the_period_and_the_reset(
             if r.status_code != 200:
                 break
         again = await h.client.post("/v1/chat/completions", json=chat(), headers=bearer(KEY_B))
-    assert r.status_code == again.status_code == 402, r.text
-    for answer in (r, again):
+        streamed = await h.client.post(
+            "/v1/chat/completions", json=chat(stream=True), headers=bearer(KEY_B)
+        )
+    assert r.status_code == again.status_code == streamed.status_code == 402, r.text
+    for answer in (r, again, streamed):
         message = answer.json()["error"]["message"]
         assert message.startswith("The budget of key 'team-b' ($0.0002 per day) is used up"), (
             message
