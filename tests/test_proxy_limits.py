@@ -56,8 +56,9 @@ async def test_the_retry_budget_bounds_the_whole_ladder(isolated_env: Path) -> N
         r = await h.client.post("/v1/chat/completions", json=chat("auto", max_tokens=20))
         took = time.monotonic() - started
     assert r.status_code == 429
-    # Four rungs, each allowed to wait 0.4 s twice, would take 3.2 s; the request budget is 1 s.
-    assert took < 2.0, took
+    # Per model (3 retries of 0.4 s on each of 4 rungs) it would wait 4.8 s; the request's
+    # budget is 1 s, and the margin is for a loaded machine.
+    assert took < 2.5, took
     assert len(fake.requests) >= 4  # it still tried every rung
 
 
