@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import os
+import select
 import sys
 import time
 from typing import Any
@@ -200,11 +201,22 @@ def main(argv: list[str] | None = None) -> int:
     result = _run(_load(host, int(port), request, args.concurrency, args.requests, args.warmup))
     for name in ("latency_ms", "first_byte_ms"):
         result[name] = [round(x, 4) for x in result[name]]
-    # The event loop may leave stdout non-blocking: a large write to a pipe would be cut short.
-    os.set_blocking(sys.stdout.fileno(), True)
-    sys.stdout.write(json.dumps(result) + "\n")
-    sys.stdout.flush()
+    _write_all(sys.stdout.fileno(), (json.dumps(result) + "\n").encode())
     return 0
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write ``data`` whole, whether or not the event loop left ``fd`` non-blocking.
+
+    (Clearing O_NONBLOCK first was not enough on a loaded machine: a result of a few hundred
+    kB reached the benchmark cut at 128 kB and garbled.)
+    """
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view) :]
+        except BlockingIOError:
+            select.select([], [fd], [])
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """The official ``openai`` client talking to ``tokenplan serve``.
 
 Starts ``tokenplan serve`` on a free loopback port (or uses the proxy at ``TOKENPLAN_PROXY_URL``),
-then asks through it with ``model="auto"``: once whole, once streamed, and lists the models.
+then asks through it with ``model="auto"``: once whole, once streamed; then lists the models and
+looks one up.
 With no provider key configured the proxy answers from the offline simulator (it says so in the
 ``x-tokenplan-simulated`` header). Needs ``pip install openai``.
 
@@ -15,6 +16,8 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from tokenplan.money import format_usd
 
 try:
     import openai
@@ -58,10 +61,11 @@ def main() -> None:
             )
             answer = raw.parse()
             print(f"answer: {answer.choices[0].message.content}")
+            cost = float(raw.headers["x-tokenplan-cost-usd"])
+            saved = raw.headers.get("x-tokenplan-saved-usd")
             print(
-                f"model: {raw.headers['x-tokenplan-model']}  "
-                f"cost: ${raw.headers['x-tokenplan-cost-usd']}  "
-                f"saved vs baseline: ${raw.headers.get('x-tokenplan-saved-usd', '?')}"
+                f"model: {raw.headers['x-tokenplan-model']}  cost: {format_usd(cost)}  "
+                f"saved vs baseline: {format_usd(float(saved)) if saved else '?'}"
             )
             print(f"route: {raw.headers['x-tokenplan-route']}")
             if raw.headers.get("x-tokenplan-simulated") == "true":
@@ -80,8 +84,10 @@ def main() -> None:
                     print(chunk.choices[0].delta.content, end="", flush=True)
                 if chunk.usage is not None:
                     cost = (chunk.model_extra or {}).get("tokenplan", {}).get("cost_usd", 0.0)
-                    print(f"\n  {chunk.usage.total_tokens} tokens, ${cost:.6f}")
+                    print(f"\n  {chunk.usage.total_tokens} tokens, {format_usd(cost)}")
 
+            auto = client.models.retrieve("auto")
+            print(f"auto: {(auto.model_extra or {}).get('description')}")
             models = [m.id for m in client.models.list()]
             print(f"{len(models)} models, starting with {models[:6]}")
 

@@ -22,4 +22,5 @@ def test_proxy_example_runs(isolated_env: Path) -> None:
     assert any(line.startswith("route: auto general/") for line in out)
     assert "(simulated: no provider key is configured)" in out
     assert any(line.startswith("  ") and " tokens, $0.0" in line for line in out)
+    assert "auto: balance quality and cost (the configured strategy)" in out
     assert "models, starting with ['auto', 'auto:cost'" in out[-1]

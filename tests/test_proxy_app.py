@@ -196,7 +196,11 @@ async def test_stream_broken_after_the_first_byte_ends_with_an_error_event(
             b'"stream_options": {"include_usage": true}}',
             "stream_options",
         ),
-        (b'{"model": "auto", "messages": [{"role": "user", "content": "   "}]}', None),
+        (
+            b'{"model": "auto", "messages": [{"role": "user", "content": "x"}], '
+            b'"response_format": {"type": "json_schema", "json_schema": {"name": "a b"}}}',
+            "response_format.json_schema.name",
+        ),
     ],
 )
 async def test_bad_bodies_are_400_naming_the_field(

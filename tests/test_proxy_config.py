@@ -69,7 +69,31 @@ def test_without_keys_everyone_is_the_anonymous_identity() -> None:
         "month",
         "proxy:anonymous",
     )
-    assert config.has_budgets
+
+
+@pytest.mark.parametrize(
+    ("table", "env", "where"),
+    [
+        ({"budget_usd": 5.0, "keys": [{"name": "a", "key": KEY}]}, {}, "[[proxy.keys]]"),
+        ({"budget_usd": 5.0}, {"TOKENPLAN_PROXY_KEY": KEY}, "TOKENPLAN_PROXY_KEY"),
+    ],
+)
+def test_a_keyless_budget_is_an_error_once_keys_exist(
+    table: dict[str, Any], env: dict[str, str], where: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        ProxyConfig.from_table(table, env=env)
+    assert info.value.message.startswith("proxy.budget_usd is the ceiling for requests when no")
+    assert where in info.value.message
+
+
+def test_retry_budget_and_default_max_tokens() -> None:
+    assert (ProxyConfig().retry_budget_s, ProxyConfig().default_max_tokens) == (10.0, 4096)
+    config = ProxyConfig.from_table({"retry_budget_s": 2.5, "default_max_tokens": 512})
+    assert (config.retry_budget_s, config.default_max_tokens) == (2.5, 512)
+    for bad in ({"retry_budget_s": -1}, {"default_max_tokens": 0}, {"default_max_tokens": 1.5}):
+        with pytest.raises(ConfigError):
+            ProxyConfig.from_table(bad)
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -186,6 +188,16 @@ def test_auto_and_models_through_the_sdk(proxy: Proxy) -> None:
     )
     assert raw.headers["x-tokenplan-route"].startswith("auto:cost ")
     assert raw.parse().model == raw.headers["x-tokenplan-model"]
+    names = ("auto", "openai/gpt-5-mini", "gpt-5-mini")
+    retrieved = {name: proxy.client().models.retrieve(name).id for name in names}
+    assert retrieved == {
+        "auto": "auto",
+        "openai/gpt-5-mini": "openai/gpt-5-mini",
+        "gpt-5-mini": "openai/gpt-5-mini",  # an API name: the object names the catalog id
+    }
+    with pytest.raises(openai.NotFoundError):
+        proxy.client().models.retrieve("openai/no-such-model")
+    assert httpx.head(proxy.url + "/healthz").status_code == 200
 
 
 def test_client_errors(proxy: Proxy) -> None:
@@ -304,3 +316,94 @@ def test_loopback_addresses() -> None:
     assert not is_loopback("::")
     assert not is_loopback("192.168.1.10")
     assert not is_loopback("example.com")
+
+
+def _until(proc: subprocess.Popen[str], marker: str) -> str:
+    """The next stderr line of ``proc`` holding ``marker``."""
+    assert proc.stderr is not None
+    while True:
+        line = proc.stderr.readline()
+        assert line, f"no line with {marker!r}"
+        if marker in line:
+            return line
+
+
+def test_the_help_example_with_a_key_and_the_banner_command_work(tmp_path: Path) -> None:
+    env = _env(tmp_path, {"TOKENPLAN_OFFLINE": "1", "COLUMNS": "200"})
+    shown = subprocess.run(
+        [sys.executable, "-m", "tokenplan", "serve", "--help"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    example = next(x.strip() for x in shown.splitlines() if "TOKENPLAN_PROXY_KEY=" in x)
+    python = shlex.quote(sys.executable)
+    assignment, args = example.split(" tokenplan serve ")
+    # The example, as a shell runs it (plus a free port), and the key it made.
+    script = f"export {assignment.replace('python -c', f'{python} -c')}; "
+    script += (
+        f'echo "key=$TOKENPLAN_PROXY_KEY" >&2; exec {python} -m tokenplan serve {args} --port 0'
+    )
+    proc = subprocess.Popen(
+        ["bash", "-c", script],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        key = _until(proc, "key=").strip().removeprefix("key=")
+        assert len(key) >= 16
+        _until(proc, "listening on ")
+        banner = _until(proc, "curl ")
+        curl = banner[banner.index("curl ") :].strip()
+        assert '-H "authorization: Bearer $KEY"' in curl
+        answered = subprocess.run(
+            ["bash", "-c", curl + " -s"],
+            env={**env, "KEY": key},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert '"choices"' in answered.stdout, answered.stdout + answered.stderr
+    finally:
+        assert stop(proc) == 0
+
+
+def test_log_level_names_every_level_it_accepts(tmp_path: Path) -> None:
+    env = _env(tmp_path, {"TOKENPLAN_OFFLINE": "1"})
+    bad = subprocess.run(
+        [sys.executable, "-m", "tokenplan", "serve", "--log-level", "loud"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == (
+        "error: --log-level: expected one of critical, error, warning, info, debug, trace, "
+        "got 'loud'"
+    )
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+def test_localhost_listens_on_ipv4_and_ipv6(tmp_path: Path) -> None:
+    env = _env(tmp_path, {"TOKENPLAN_OFFLINE": "1"})
+    proc, url = start_serve(["--host", "localhost", "--port", "0"], env)
+    try:
+        assert url.startswith("http://localhost:")
+        port = url.rsplit(":", 1)[1]
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+        if _ipv6_loopback():
+            assert httpx.get(f"http://[::1]:{port}/healthz").status_code == 200
+    finally:
+        assert stop(proc) == 0

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 __all__ = ["serve_cmd"]
 
+_LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
 
 @app.command(
     "serve",
@@ -20,7 +22,8 @@ __all__ = ["serve_cmd"]
     epilog=examples(
         "tokenplan serve",
         "tokenplan serve --port 8080 --access-log",
-        "TOKENPLAN_PROXY_KEY=tp-secret tokenplan serve --host 0.0.0.0",
+        "TOKENPLAN_PROXY_KEY=$(python -c \"import secrets; print('tp-' + "
+        'secrets.token_urlsafe(32))") tokenplan serve --host 0.0.0.0',
         "curl -s localhost:8000/v1/chat/completions -H 'content-type: application/json' "
         """-d '{"model": "auto", "messages": [{"role": "user", "content": "hi"}]}'""",
     ),
@@ -54,7 +57,7 @@ def serve_cmd(
         "warning",
         "--log-level",
         metavar="LEVEL",
-        help="Server log level: debug, info, warning, error.",
+        help="Server log level: critical, error, warning, info, debug, trace.",
     ),
 ) -> None:
     """Serve an OpenAI-compatible endpoint: POST /v1/chat/completions, GET /v1/models.
@@ -68,8 +71,10 @@ def serve_cmd(
     from tokenplan.settings import Settings
 
     level = log_level.strip().lower()
-    if level not in ("critical", "error", "warning", "info", "debug", "trace"):
-        raise UsageError(f"--log-level: expected debug, info, warning or error, got {log_level!r}")
+    if level not in _LOG_LEVELS:
+        raise UsageError(
+            f"--log-level: expected one of {', '.join(_LOG_LEVELS)}, got {log_level!r}"
+        )
     serve(
         Settings.load(),
         host=host,
@@ -93,9 +98,11 @@ def _announce(url: str, proxy: ProxyApp) -> None:
     notice = offline_notice(proxy.runtime)
     if notice:
         console.print(notice, style="yellow", soft_wrap=True, markup=False)
-    key = " -H 'authorization: Bearer $KEY'" if proxy.keys.required else ""
+    # Double quotes: the shell expands $KEY (one of the proxy's keys) in them.
+    key = ' -H "authorization: Bearer $KEY"' if proxy.keys.required else ""
+    where = " (with KEY set to one of the proxy's keys)" if proxy.keys.required else ""
     console.print(
-        f"try: curl {url}/v1/chat/completions -H 'content-type: application/json'{key} "
+        f"try{where}: curl {url}/v1/chat/completions -H 'content-type: application/json'{key} "
         '-d \'{"model":"auto","messages":[{"role":"user","content":"Hello"}]}\'',
         soft_wrap=True,
         markup=False,

@@ -1,13 +1,15 @@
 """The OpenAI-compatible ASGI app: ``create_app(runtime)``.
 
-Routes: ``POST /v1/chat/completions`` (JSON or SSE), ``GET /v1/models``, ``GET /healthz``
-(``/chat/completions`` and ``/models`` too, for clients whose base URL has no ``/v1``).
+Routes: ``POST /v1/chat/completions`` (JSON or SSE), ``GET /v1/models``,
+``GET /v1/models/{id}``, ``GET /healthz`` (``/chat/completions`` and ``/models`` too, for
+clients whose base URL has no ``/v1``); ``HEAD`` wherever ``GET`` is served.
 A lean raw-ASGI router, no framework: the whole request path is a few dict lookups plus the
 model call, which matters against fast upstreams (see ``benchmarks/bench_proxy.py``).
 
 Each request: authenticate the bearer key, read and validate the body, resolve ``model`` to a
-ladder (:mod:`tokenplan.proxy.routes`), then call the runtime's
-:class:`~tokenplan.providers.fallback.FallbackModel` under
+ladder and size ``max_tokens`` (:mod:`tokenplan.proxy.routes`), then call the runtime's
+:class:`~tokenplan.providers.fallback.FallbackModel`, with the request's own retry budget
+(:mod:`tokenplan.proxy.retries`), under
 ``call_context(kind="proxy", run_id="proxy:<key>", step_id=<request id>, budget=<key budget>)``:
 retries, failover, budget reservations and one ledger line per upstream call all happen in the
 provider layer. The answer carries ``x-tokenplan-*`` headers (model, provider, cost, savings
@@ -28,19 +30,23 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from tokenplan.errors import BudgetError, ConfigError
 from tokenplan.ledger.context import call_context
 from tokenplan.pricing import usage_cost
 from tokenplan.proxy.auth import KeyRing
-from tokenplan.proxy.budgets import KeyBudgets
-from tokenplan.proxy.config import ProxyConfig
+from tokenplan.proxy.budgets import KeyBudgets, quota_error, short_call_usd
+from tokenplan.proxy.config import ProxyConfig, ProxyKey
 from tokenplan.proxy.errors import ApiError, api_error_for
+from tokenplan.proxy.models import model_object, model_objects
 from tokenplan.proxy.request import ParsedChat, parse_chat_request
 from tokenplan.proxy.response import completion_body
-from tokenplan.proxy.routes import AUTO_MODELS, Route, Routes, header_text
+from tokenplan.proxy.retries import request_retries
+from tokenplan.proxy.routes import Route, Routes, header_text
 from tokenplan.proxy.streaming import stream_completion
 
 if TYPE_CHECKING:
-    from tokenplan.providers.fallback import FallbackModel
+    from tokenplan.budget import Budget
+    from tokenplan.providers.endpoints import ResolvedEndpoint
     from tokenplan.runtime import Runtime
     from tokenplan.types import ChatRequest, ChatResponse
 
@@ -55,7 +61,7 @@ Send = Callable[[Message], Awaitable[None]]
 Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _JSON = (b"content-type", b"application/json")
-_MAX_LADDERS = 4096
+_MODEL_PATHS = ("/v1/models/", "/models/")
 
 
 def create_app(runtime: Runtime, *, config: ProxyConfig | None = None) -> ProxyApp:
@@ -74,7 +80,7 @@ class ProxyApp:
         self.budgets = KeyBudgets(runtime.settings.ledger_file)
         self.routes = Routes(runtime, config)
         self._baseline = runtime.catalog.find(runtime.settings.baseline_model)
-        self._ladders: dict[tuple[str, ...], FallbackModel] = {}
+        self._short_call_usd: float | None = None
         self._prefix = f"chatcmpl-tp{os.urandom(4).hex()}"
         self._ids = itertools.count(1)
         self._handlers: dict[tuple[str, str], Handler] = {}
@@ -96,7 +102,7 @@ class ProxyApp:
         handler = self._handlers.get((scope["method"], scope["path"]))
         try:
             if handler is None:
-                raise self._no_route(scope)
+                handler = self._other_route(scope)
             await handler(scope, receive, send)
         except Exception as exc:
             err = api_error_for(exc)
@@ -111,19 +117,28 @@ class ProxyApp:
                 )
             await _send_json(send, err.status, err.body(), err.headers)
 
-    def _no_route(self, scope: Scope) -> ApiError:
-        path = scope["path"]
-        if path in self._paths:
-            allowed = sorted(m for m, p in self._handlers if p == path)
-            return ApiError(
+    def _other_route(self, scope: Scope) -> Handler:
+        """``GET /v1/models/{id}``, ``HEAD`` on every ``GET`` route, or a 404 / 405."""
+        method, path = scope["method"], scope["path"]
+        get = self._handlers.get(("GET", path))
+        if get is None and path.startswith(_MODEL_PATHS):
+            get = self._model
+        if get is not None and method == "GET":
+            return get
+        if get is not None and method == "HEAD":
+            return _head(get)
+        if get is not None or path in self._paths:
+            methods = {m for m, p in self._handlers if p == path}
+            allowed = sorted(methods | {"GET", "HEAD"} if get is not None else methods)
+            raise ApiError(
                 405,
-                f"Method {scope['method']} is not allowed on {path}; use {', '.join(allowed)}.",
+                f"Method {method} is not allowed on {path}; use {', '.join(allowed)}.",
                 headers=[(b"allow", ", ".join(allowed).encode())],
             )
-        return ApiError(
+        raise ApiError(
             404,
             f"Unknown path {path!r}: this tokenplan proxy serves POST /v1/chat/completions, "
-            "GET /v1/models and GET /healthz.",
+            "GET /v1/models, GET /v1/models/{id} and GET /healthz.",
             code="unknown_url",
         )
 
@@ -132,9 +147,10 @@ class ProxyApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 try:
-                    # Build the router (it reads endpoints and ledger latencies) and read each
-                    # key's spend from the ledger now, not during someone's first request.
-                    _ = self.routes.router
+                    # Build the router (it reads endpoints and ledger latencies), price the
+                    # short call and read each key's spend from the ledger now, not during
+                    # someone's first request.
+                    _ = self.routes.router, self.short_call_usd
                     for key in self.config.keys or (self.config.anonymous,):
                         self.budgets.budget(key)
                 except Exception as exc:
@@ -151,34 +167,35 @@ class ProxyApp:
         key = self.keys.authenticate(scope["headers"])
         parsed = parse_chat_request(await self._body(scope, receive))
         budget = self.budgets.budget(key)
-        if budget is not None and budget.available_usd <= 0:
-            raise ApiError(
-                402,
-                f"The budget of key '{key.name}' is used up: ${budget.spent_usd:.4f} of "
-                f"${budget.limit_usd:.4f} spent this period.",
-                type="insufficient_quota",
-                code="insufficient_quota",
-            )
+        if budget is not None and budget.available_usd < self.short_call_usd:
+            raise quota_error(key, budget, short_call_usd=self.short_call_usd)
         route = self.routes.resolve(
             parsed.request, budget_usd=budget.available_usd if budget is not None else None
         )
         request = self._request_for(parsed, route)
-        model = self._fallback(route.ladder)
+        rt = self.runtime
+        policy = request_retries(
+            max_attempts=rt.retry_policy.max_attempts, retry_budget_s=self.config.retry_budget_s
+        )
+        model = rt.fallback_model(route.ladder, policy=policy)
         request_id = f"{self._prefix}{next(self._ids):x}"
         created = int(time.time())
-        with call_context(
-            kind="proxy",
-            run_id=key.run_id,
-            step_id=request_id,
-            budget=budget,
-            capability=route.capability,
-        ):
-            if parsed.stream:
-                await stream_completion(
-                    self, model, request, parsed, route, send, receive, request_id, created
-                )
-                return
-            response = await model.complete(request)
+        try:
+            with call_context(
+                kind="proxy",
+                run_id=key.run_id,
+                step_id=request_id,
+                budget=budget,
+                capability=route.capability,
+            ):
+                if parsed.stream:
+                    await stream_completion(
+                        self, model, request, parsed, route, send, receive, request_id, created
+                    )
+                    return
+                response = await model.complete(request)
+        except BudgetError as exc:
+            raise self._quota_error(key, budget, exc) from None
         info = self.tokenplan_info(response, route)
         body = completion_body(response, request_id=request_id, created=created, tokenplan=info)
         headers = self.result_headers(
@@ -190,25 +207,31 @@ class ProxyApp:
         await _send_json(send, 200, body, headers)
 
     def _request_for(self, parsed: ParsedChat, route: Route) -> ChatRequest:
-        request = parsed.request
+        request = self.routes.sized(parsed.request, route)
         extra = parsed.openai_extra
-        if extra and self._all_openai(route.ladder):
+        if extra and all(
+            (e := self._endpoint(m)) is not None and e.endpoint.dialect == "openai"
+            for m in route.ladder
+        ):
             request = request.model_copy(update={"extra": extra})
         return request
 
-    def _all_openai(self, ladder: tuple[str, ...]) -> bool:
-        rt = self.runtime
-        if rt.simulated:
-            return False
-        return all(rt.resolve(rt.catalog.get(m)).endpoint.dialect == "openai" for m in ladder)
+    @property
+    def short_call_usd(self) -> float:
+        """What a short call costs on the cheapest model served: below it a budget is used up."""
+        if self._short_call_usd is None:
+            rt = self.runtime
+            self._short_call_usd = short_call_usd(m for m in rt.catalog if rt.available(m))
+        return self._short_call_usd
 
-    def _fallback(self, ladder: tuple[str, ...]) -> FallbackModel:
-        model = self._ladders.get(ladder)
-        if model is None:
-            if len(self._ladders) >= _MAX_LADDERS:
-                self._ladders.clear()
-            model = self._ladders[ladder] = self.runtime.fallback_model(ladder)
-        return model
+    def _quota_error(self, key: ProxyKey, budget: Budget | None, exc: BudgetError) -> ApiError:
+        if budget is None:  # a budget that is not the key's: say what the error says
+            err = api_error_for(exc)
+            assert err is not None
+            return err
+        return quota_error(
+            key, budget, short_call_usd=self.short_call_usd, needed_usd=exc.requested_usd
+        )
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes:
         limit = self.config.max_body_bytes
@@ -233,12 +256,20 @@ class ProxyApp:
 
     # -- what every answer says ----------------------------------------------------------------
 
-    def provider_of(self, model_id: str) -> str:
-        """The endpoint serving ``model_id`` (``sim`` when the runtime is simulated)."""
+    def _endpoint(self, model_id: str) -> ResolvedEndpoint | None:
+        """The endpoint serving ``model_id`` (``None`` when the runtime is simulated)."""
         rt = self.runtime
         if rt.simulated:
-            return "sim"
-        return rt.resolve(rt.catalog.get(model_id)).name
+            return None
+        try:
+            return rt.resolve(rt.catalog.get(model_id))
+        except ConfigError:
+            return None
+
+    def provider_of(self, model_id: str) -> str:
+        """The endpoint serving ``model_id`` (``sim`` when the runtime is simulated)."""
+        endpoint = self._endpoint(model_id)
+        return endpoint.name if endpoint is not None else "sim"
 
     def result_headers(
         self, request_id: str, model_id: str, provider: str, route: Route, simulated: bool
@@ -272,33 +303,14 @@ class ProxyApp:
 
     async def _models(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.keys.authenticate(scope["headers"])
-        rt = self.runtime
-        data: list[dict[str, Any]] = [
-            {
-                "id": name,
-                "object": "model",
-                "created": 0,
-                "owned_by": "tokenplan",
-                "available": True,
-                "description": why,
-            }
-            for name, why in AUTO_MODELS.items()
-        ]
-        for m in rt.catalog:
-            data.append(
-                {
-                    "id": m.id,
-                    "object": "model",
-                    "created": 0,
-                    "owned_by": m.provider,
-                    "available": rt.available(m),
-                    "tier": m.tier,
-                    "input_per_mtok": m.input_per_mtok,
-                    "output_per_mtok": m.output_per_mtok,
-                    "context_window": m.context_window,
-                }
-            )
-        await _send_json(send, 200, orjson.dumps({"object": "list", "data": data}), ())
+        body = {"object": "list", "data": model_objects(self.runtime)}
+        await _send_json(send, 200, orjson.dumps(body), ())
+
+    async def _model(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.keys.authenticate(scope["headers"])
+        path: str = scope["path"]
+        name = path[len(_MODEL_PATHS[0] if path.startswith(_MODEL_PATHS[0]) else _MODEL_PATHS[1]) :]
+        await _send_json(send, 200, orjson.dumps(model_object(self.runtime, name)), ())
 
     async def _health(self, scope: Scope, receive: Receive, send: Send) -> None:
         rt = self.runtime
@@ -308,6 +320,20 @@ class ProxyApp:
             "auth": "keys" if self.keys.required else "none",
         }
         await _send_json(send, 200, orjson.dumps(body), ())
+
+
+def _head(get: Handler) -> Handler:
+    """``HEAD``: the ``GET`` answer's status and headers, without its body."""
+
+    async def handler(scope: Scope, receive: Receive, send: Send) -> None:
+        async def head_send(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await get(scope, receive, head_send)
+
+    return handler
 
 
 def _too_large(limit: int) -> ApiError:

@@ -8,9 +8,12 @@ it, so concurrent requests can never together spend past the ceiling. When a per
 (its ``kind="proxy"`` lines under ``run_id = "proxy:<name>"``), so a restart does not reset a
 budget.
 
-One process holds the reservations: two proxies (or ``--workers``) sharing a ledger would each
-enforce the ceiling on their own, which is why ``tokenplan serve`` refuses several workers when
-budgets are configured.
+One process holds the reservations: two proxies sharing a ledger would each enforce the
+ceiling on their own, which is why ``tokenplan serve`` has no ``--workers``.
+
+:func:`quota_error` is the 402 a key gets when its budget cannot cover a call. A key counts as
+used up once what is left would not pay for a short call (:data:`SHORT_CALL_TOKENS` in and out)
+on the cheapest model the proxy serves: the proxy then answers 402 before routing, and says so.
 """
 
 from __future__ import annotations
@@ -19,11 +22,23 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tokenplan.budget import Budget
-from tokenplan.proxy.config import Period, ProxyKey
+from tokenplan.money import format_usd
+from tokenplan.proxy.config import ANONYMOUS_NAME, Period, ProxyKey
+from tokenplan.proxy.errors import ApiError
 
-__all__ = ["KeyBudgets", "period_bounds"]
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from tokenplan.catalog.model import Model
+
+__all__ = ["SHORT_CALL_TOKENS", "KeyBudgets", "period_bounds", "quota_error", "short_call_usd"]
+
+#: Input and output tokens of the "short call" below which a key's budget counts as used up.
+SHORT_CALL_TOKENS = 100
+_PER = {"day": "per day", "week": "per week", "month": "per month", "none": "in total"}
 
 
 def period_bounds(period: Period, now: float) -> tuple[float, float]:
@@ -72,3 +87,47 @@ class KeyBudgets:
         with Ledger(self._ledger_path) as ledger:
             lines = ledger.read(since=start or None, kind="proxy", run=key.run_id)
             return sum(a.cost_usd for a in lines)
+
+
+def short_call_usd(models: Iterable[Model]) -> float:
+    """The worst case of a short call (:data:`SHORT_CALL_TOKENS` in and out) on the cheapest of
+    ``models`` (0 when there are none)."""
+    costs = [m.worst_case_cost(SHORT_CALL_TOKENS, SHORT_CALL_TOKENS) for m in models]
+    return min(costs, default=0.0)
+
+
+def quota_error(
+    key: ProxyKey,
+    budget: Budget,
+    *,
+    short_call_usd: float,
+    needed_usd: float | None = None,
+    now: float | None = None,
+) -> ApiError:
+    """The 402 for ``key``: whose budget, its limit and period, what is left, when it resets.
+
+    ``needed_usd``: the least this request needs (a :class:`~tokenplan.errors.BudgetError`'s
+    ``requested_usd``), when a call was refused; without it, or when what is left is below
+    ``short_call_usd``, the budget is reported used up.
+    """
+    left = budget.available_usd
+    whose = "this proxy" if key.name == ANONYMOUS_NAME else f"key '{key.name}'"
+    limit = f"{format_usd(budget.limit_usd)} {_PER[key.period]}"
+    if key.period == "none":
+        reset = "it does not reset (period none)"
+    else:
+        end = period_bounds(key.period, time.time() if now is None else now)[1]
+        at = datetime.fromtimestamp(end, timezone.utc)
+        reset = f"it resets at {at:%Y-%m-%d %H:%M} UTC"
+    if needed_usd is None or left < short_call_usd:
+        message = (
+            f"The budget of {whose} ({limit}) is used up: {format_usd(budget.spent_usd)} "
+            f"spent, {format_usd(left)} left; {reset}."
+        )
+    else:
+        message = (
+            f"The budget of {whose} ({limit}) cannot cover this request: it needs at least "
+            f"{format_usd(needed_usd)}, {format_usd(left)} is left; {reset}. "
+            "Send a shorter prompt or a smaller max_tokens."
+        )
+    return ApiError(402, message, type="insufficient_quota", code="insufficient_quota")

@@ -5,9 +5,11 @@ Example::
     [proxy]
     host = "127.0.0.1"          # default bind address of `tokenplan serve`
     port = 8000
-    budget_usd = 20.0           # only when no keys are configured: a ceiling for all requests
-    period = "month"            # day | week | month | none (none: a total that never resets)
+    # budget_usd = 20.0         # only without keys (an error with keys): one ceiling for all
+    # period = "month"          # day | week | month | none (none: a total that never resets)
     max_fallbacks = 3           # extra rungs after the routed model for auto* requests
+    retry_budget_s = 10         # the most one request waits between attempts, all rungs together
+    default_max_tokens = 4096   # max_tokens of a request that sends none
     cooldown_s = 300            # how long a model answering 404/402/403 rests (0: not at all)
     max_body_bytes = 8388608
 
@@ -52,6 +54,8 @@ _TABLE_KEYS = frozenset(
         "budget_usd",
         "period",
         "max_fallbacks",
+        "retry_budget_s",
+        "default_max_tokens",
         "cooldown_s",
         "max_body_bytes",
         "fallbacks",
@@ -99,6 +103,11 @@ class ProxyConfig:
     budget_usd: float | None = None
     period: Period = "none"
     max_fallbacks: int = 3
+    #: The most one request waits between attempts (backoff, ``retry-after``), over its whole
+    #: ladder; a ``retry-after`` longer than what is left means fail over, or answer 429, now.
+    retry_budget_s: float = 10.0
+    #: ``max_tokens`` for a request that sends none (lowered to what the model can write).
+    default_max_tokens: int = 4096
     cooldown_s: float = 300.0
     max_body_bytes: int = 8 << 20
     fallbacks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -135,6 +144,12 @@ class ProxyConfig:
         digests = [k.digest for k in keys]
         if len(set(digests)) != len(digests):
             raise ConfigError("proxy.keys: two entries have the same key")
+        if keys and table.get("budget_usd") is not None:
+            where = "TOKENPLAN_PROXY_KEY" if not table.get("keys") else "[[proxy.keys]]"
+            raise ConfigError(
+                "proxy.budget_usd is the ceiling for requests when no keys are configured, but "
+                f"keys are ({where}); give each [[proxy.keys]] entry its own budget_usd instead"
+            )
         return cls(
             host=_str(table.get("host", "127.0.0.1"), "proxy.host"),
             port=_int(table.get("port", 8000), "proxy.port", low=0, high=65535),
@@ -142,19 +157,16 @@ class ProxyConfig:
             budget_usd=_budget(table.get("budget_usd"), "proxy.budget_usd"),
             period=_period(table.get("period", "none"), "proxy.period"),
             max_fallbacks=_int(table.get("max_fallbacks", 3), "proxy.max_fallbacks", low=0),
+            retry_budget_s=_number(table.get("retry_budget_s", 10.0), "proxy.retry_budget_s"),
+            default_max_tokens=_int(
+                table.get("default_max_tokens", 4096), "proxy.default_max_tokens", low=1
+            ),
             cooldown_s=_number(table.get("cooldown_s", 300.0), "proxy.cooldown_s"),
             max_body_bytes=_int(
                 table.get("max_body_bytes", 8 << 20), "proxy.max_body_bytes", low=1024
             ),
             fallbacks=_fallbacks(table.get("fallbacks", {})),
         )
-
-    @property
-    def has_budgets(self) -> bool:
-        """True when some key (or the anonymous identity) has a spending ceiling."""
-        if not self.keys:
-            return self.budget_usd is not None
-        return any(k.budget_usd is not None for k in self.keys)
 
 
 def _key(index: int, raw: Any, env: Mapping[str, str]) -> ProxyKey:

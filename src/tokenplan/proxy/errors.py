@@ -9,6 +9,12 @@ what happened                                         status  ``type`` / ``code`
 body is not JSON / not a valid chat request           400     invalid_request_error
 a feature the proxy cannot serve (n>1, tools, ...)    400     invalid_request_error /
                                                               unsupported_parameter
+a prompt longer than the model's context window       400     invalid_request_error /
+                                                              context_length_exceeded
+max_tokens above what the model writes                400     invalid_request_error /
+                                                              invalid_value
+no model auto* may route to can take the request      400     invalid_request_error /
+                                                              no_candidate_model
 every upstream rejected the request itself (400/422)  400     invalid_request_error /
                                                               upstream_rejected
 missing or wrong bearer key                           401     invalid_request_error /
@@ -47,8 +53,11 @@ from tokenplan.errors import (
     UnknownModelError,
     redact,
 )
+from tokenplan.money import format_usd
 
-__all__ = ["ApiError", "api_error_for"]
+__all__ = ["ApiError", "api_error_for", "no_candidate_error"]
+
+_REASONS_SHOWN = 3
 
 
 class ApiError(TokenplanError):
@@ -89,17 +98,18 @@ def api_error_for(exc: BaseException) -> ApiError | None:
     a bug)."""
     if isinstance(exc, ApiError):
         return exc
-    if isinstance(exc, BudgetError):
+    if isinstance(exc, BudgetError):  # the app answers with the key's own 402 (budgets.py)
         return ApiError(
             402,
-            f"Budget exhausted: {exc.message}",
+            f"The budget ({format_usd(exc.budget_usd)}) cannot cover this request: it needs "
+            f"at least {format_usd(exc.requested_usd)}, {format_usd(exc.spent_usd)} is spent.",
             type="insufficient_quota",
             code="insufficient_quota",
         )
     if isinstance(exc, UnknownModelError):
         return ApiError(404, exc.message, code="model_not_found", param="model")
     if isinstance(exc, NoCandidateError):
-        return ApiError(400, exc.message, code="no_candidate_model", param="model")
+        return no_candidate_error(exc)
     if isinstance(exc, ConfigError):  # the router's UsageError: an empty prompt, ...
         return ApiError(400, exc.message)
     if isinstance(exc, AllCandidatesFailed):
@@ -107,6 +117,20 @@ def api_error_for(exc: BaseException) -> ApiError | None:
     if isinstance(exc, ProviderError):
         return _upstream([exc], "the upstream call failed")
     return None
+
+
+def no_candidate_error(exc: NoCandidateError) -> ApiError:
+    """A 400 for a request no model may take: how many were ruled out, and the first reasons."""
+    reasons = list(dict.fromkeys(exc.reasons.values()))
+    if not reasons:
+        message = f"No model can take this request: {exc.message}"
+    else:
+        shown = "; ".join(reasons[:_REASONS_SHOWN])
+        more = (
+            f"; and {len(reasons) - _REASONS_SHOWN} more" if len(reasons) > _REASONS_SHOWN else ""
+        )
+        message = f"No model can take this request ({len(exc.reasons)} ruled out): {shown}{more}."
+    return ApiError(400, message, code="no_candidate_model", param="model")
 
 
 def _upstream(errors: list[BaseException], summary: str) -> ApiError:

@@ -17,6 +17,7 @@ small models it is cheaper than ``model_construct``, measured: 2.0 against 2.6 Â
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +81,8 @@ _KNOWN = frozenset(
     | _OPENAI_ONLY
     | set(_UNSUPPORTED_IF_SET)
 )
+#: What OpenAI accepts as a response format's name (other providers accept at least as much).
+_SCHEMA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _PART_KINDS = {
     "image_url": "image inputs are not supported by the tokenplan proxy yet",
     "input_audio": "audio inputs are not supported by the tokenplan proxy",
@@ -311,10 +314,12 @@ def _response_format(value: Any) -> tuple[JsonSchemaFormat | None, bool]:
     if not isinstance(spec, dict):
         raise _type_error("response_format.json_schema", "an object", spec)
     name = spec.get("name", "output")
-    if not isinstance(name, str) or not name or len(name) > 64:
+    if not isinstance(name, str) or not _SCHEMA_NAME.fullmatch(name):
         raise _bad(
-            "Invalid 'response_format.json_schema.name': expected 1-64 characters.",
+            "Invalid 'response_format.json_schema.name': expected 1-64 letters, digits, "
+            f"underscores or dashes, got {name!r}.",
             "response_format.json_schema.name",
+            code="invalid_value",
         )
     schema = spec.get("schema", {"type": "object"})
     if not isinstance(schema, dict):
