@@ -234,11 +234,9 @@ class ProxyApp:
     # -- what every answer says ----------------------------------------------------------------
 
     def provider_of(self, model_id: str) -> str:
-        """The endpoint serving ``model_id`` (``sim`` when the runtime is simulated)."""
+        """The endpoint billing ``model_id``, as the ledger names it (simulated ones too)."""
         rt = self.runtime
-        if rt.simulated:
-            return "sim"
-        return rt.resolve(rt.catalog.get(model_id)).name
+        return rt.provider_name(rt.catalog.get(model_id))
 
     def result_headers(
         self, request_id: str, model_id: str, provider: str, route: Route, simulated: bool
