@@ -297,6 +297,10 @@ def estimate_request_tokens(request: ChatRequest, *, messages_tokens: int | None
 
 
 def _json_tokens(value: Any) -> int:
-    import json
+    """Tokens of ``value`` as JSON, at least as many as its ``json.dumps`` form (which has a
+    space after every separator) estimates to; orjson is five times faster at writing it."""
+    import orjson  # imported here: the CLI's start-up does not need it
 
-    return estimate_tokens(json.dumps(value, ensure_ascii=False, default=str))
+    data = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)
+    separators = data.count(b",") + data.count(b":")
+    return estimate_tokens(data.decode()) + math.ceil(_W_SPACE * separators)
