@@ -215,7 +215,11 @@ def _timeout(request: ChatRequest) -> str:
 
 
 class _SentThenLost(ProviderConnectionError):
-    sent = True
+    """The HTTP layer's signal that the request went out before the connection broke."""
+
+    def __init__(self, message: str, **kw: str) -> None:
+        super().__init__(message, **kw)
+        self.sent = True
 
 
 def _lost(request: ChatRequest) -> str:
