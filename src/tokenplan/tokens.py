@@ -48,6 +48,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import weakref
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -258,10 +259,11 @@ def estimate_messages_tokens(contents: Iterable[str]) -> int:
     return sum(estimate_tokens(c) + _MESSAGE_OVERHEAD for c in contents) + _REPLY_PRIMING
 
 
-# id(request) -> (request, estimate): a request's input estimate is made once, however many
-# budget decisions read it (the step runner, then the metering layer). Requests are frozen, and
-# the entry holds the request itself, so an id is never matched to another request.
-_request_estimates: dict[int, tuple[object, int]] = {}
+# id(request) -> (weak reference to it, estimate): a request's input estimate is made once,
+# however many budget decisions read it (the step runner, then the metering layer, then each
+# retry). Requests are frozen; an entry goes when its request does, and is only used for the
+# very object it was made for.
+_request_estimates: dict[int, tuple[weakref.ref[Any], int]] = {}
 
 
 def estimate_request_tokens(request: ChatRequest, *, messages_tokens: int | None = None) -> int:
@@ -273,8 +275,9 @@ def estimate_request_tokens(request: ChatRequest, *, messages_tokens: int | None
     number. ``messages_tokens`` passes in an estimate of the messages already made (a prompt
     builder's); the result is remembered for the request, so asking again is free.
     """
-    hit = _request_estimates.get(id(request))
-    if hit is not None and hit[0] is request:
+    key = id(request)
+    hit = _request_estimates.get(key)
+    if hit is not None and hit[0]() is request:
         return hit[1]
     if messages_tokens is None:
         messages_tokens = estimate_messages_tokens(
@@ -290,10 +293,14 @@ def estimate_request_tokens(request: ChatRequest, *, messages_tokens: int | None
         total += _json_tokens(request.extra)
         if "tools" in request.extra or "functions" in request.extra:
             total += _TOOLS_OVERHEAD
-    if len(_request_estimates) >= _ESTIMATES_KEPT:
+    if len(_request_estimates) >= _ESTIMATES_KEPT:  # only if requests outlive their calls
         _request_estimates.clear()
-    _request_estimates[id(request)] = (request, total)
+    _request_estimates[key] = (weakref.ref(request, functools.partial(_forget, key)), total)
     return total
+
+
+def _forget(key: int, _gone: object) -> None:
+    _request_estimates.pop(key, None)
 
 
 def _json_tokens(value: Any) -> int:
