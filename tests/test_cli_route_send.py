@@ -48,6 +48,9 @@ def test_send_json_document(isolated_env: Path) -> None:
     assert doc["calls"] == 1
     assert doc["cost_usd"] > 0
     assert set(doc) >= {"model", "provider", "text", "usage", "latency_ms", "run_id"}
+    # The endpoint that bills the model, as the ledger records it; "simulated" tells it apart.
+    attempts = list(Ledger(isolated_env / "ledger.jsonl").read())
+    assert doc["provider"] == attempts[0].provider != "sim"
 
 
 def test_stream_without_send_is_a_usage_error() -> None:

@@ -296,6 +296,65 @@ def test_anthropic_json_mode_uses_an_instruction() -> None:
     assert body["max_tokens"] == 10
 
 
+@pytest.mark.parametrize(
+    ("usage", "output", "reasoning"),
+    [
+        # xAI: reasoning apart from completion_tokens; total = prompt + completion + reasoning.
+        (
+            {
+                "prompt_tokens": 2341,
+                "completion_tokens": 31,
+                "total_tokens": 3108,
+                "completion_tokens_details": {"reasoning_tokens": 736},
+            },
+            767,
+            736,
+        ),
+        (
+            {
+                "prompt_tokens": 10120,
+                "completion_tokens": 1499,
+                "total_tokens": 14428,
+                "prompt_tokens_details": {"cached_tokens": 128},
+                "completion_tokens_details": {"reasoning_tokens": 2809},
+            },
+            4308,
+            2809,
+        ),
+        # No total, but more reasoning than completion: it cannot be inside.
+        (
+            {
+                "prompt_tokens": 10,
+                "completion_tokens": 5,
+                "completion_tokens_details": {"reasoning_tokens": 50},
+            },
+            55,
+            50,
+        ),
+        # OpenAI: reasoning inside completion_tokens; total = prompt + completion.
+        (
+            {
+                "prompt_tokens": 10,
+                "completion_tokens": 300,
+                "total_tokens": 310,
+                "completion_tokens_details": {"reasoning_tokens": 200},
+            },
+            300,
+            200,
+        ),
+        # Tokens the total counts beyond prompt + completion are billed output.
+        ({"prompt_tokens": 10, "completion_tokens": 30, "total_tokens": 100}, 90, 0),
+    ],
+    ids=["xai", "xai-cached", "no-total", "openai", "unreported"],
+)
+def test_openai_usage_reasoning_inside_or_outside_completion(
+    usage: dict[str, object], output: int, reasoning: int
+) -> None:
+    u = usage_from_openai(usage)
+    assert u is not None
+    assert (u.output_tokens, u.reasoning_tokens) == (output, reasoning)
+
+
 def test_anthropic_usage_counts_cache_reads_and_writes_as_input() -> None:
     u = usage_from_anthropic(
         {

@@ -150,7 +150,8 @@ async def test_run_budget_waits_for_settlements() -> None:
 def test_run_budget_reports_each_settlement_once() -> None:
     seen: list[float] = []
     budget = RunBudget(1.0, spent_usd=0.2, on_settle=lambda b: seen.append(b.spent_usd))
-    hold = budget.reserve(0.3)
+    hold = budget.try_reserve(0.3)
+    assert hold is not None
     hold.settle(0.25)
     hold.settle(0.25)  # a second settle is ignored
     assert seen == [pytest.approx(0.45)]

@@ -221,14 +221,15 @@ async def test_runaway_answers_climb_the_tiers_within_the_budget(isolated_env: P
     fake = FakeLLM(runaway)  # type: ignore[arg-type]
     plan = make_plan(step("a", model="b1/small"), step("b", ["a"], model="b1/small"), goal="g")
     async with runtime(isolated_env, fake) as rt:
-        result = await Executor(rt).run(plan, budget_usd=0.005)
+        result = await Executor(rt).run(plan, budget_usd=0.011)
     assert result.status is RunStatus.FAILED
     assert [RANK[TIER_OF[c.model]] for c in fake.calls] == [1, 2, 3]  # never down a tier
-    # The flagship call was squeezed to what was left, never past the ceiling.
+    # The flagship call was squeezed to what was left (still the step's expected 500 tokens
+    # or more), never past the ceiling.
     flagship = fake.calls[-1].request
     assert flagship.max_tokens is not None
-    assert flagship.max_tokens < fake.calls[0].request.max_tokens
-    assert sum(a.cost_usd for a in ledger_lines(isolated_env)) <= 0.005 + 1e-12
+    assert 500 <= flagship.max_tokens < fake.calls[0].request.max_tokens
+    assert sum(a.cost_usd for a in ledger_lines(isolated_env)) <= 0.011 + 1e-12
     assert result.steps["b"].status == "blocked"
 
 
@@ -400,3 +401,26 @@ def test_bad_options_are_usage_errors(isolated_env: Path) -> None:
         Executor(rt, concurrency=0)
     with pytest.raises(UsageError, match="max_attempts_per_step"):
         Executor(rt, max_attempts_per_step=-1)
+
+
+async def test_a_step_without_room_for_its_expected_output_is_not_called(
+    isolated_env: Path,
+) -> None:
+    def behaviour(step_id: str, model: str, request: ChatRequest) -> object:
+        assert request.max_tokens is not None  # "a" is billed its whole allowance
+        return response(request, "word " * 50, output_tokens=request.max_tokens)
+
+    fake = FakeLLM(behaviour)  # type: ignore[arg-type]
+    plan = make_plan(
+        step("a", model="m1/medium", tout=1000),
+        step("b", ["a"], model="b1/small", tout=2000),
+        goal="g",
+    )
+    async with runtime(isolated_env, fake) as rt:
+        result = await Executor(rt).run(plan, budget_usd=0.0044)
+    # What "a" left would buy "b" only part of the 2,000 tokens it needs: no call is made.
+    assert [c.step_id for c in fake.calls] == ["a"]
+    assert result.status is RunStatus.BUDGET_EXHAUSTED
+    assert result.steps["b"].status == "budget_exhausted"
+    assert "2,000 output tokens" in (result.steps["b"].error or "")
+    assert sum(a.cost_usd for a in ledger_lines(isolated_env)) <= 0.0044

@@ -36,8 +36,9 @@ class MeteredPlanner:
         self.kinds.append(ctx.kind)
         assert ctx.budget is not None
         text, cost = self.replies.pop(0)
-        with ctx.budget.reserve(0.05) as hold:
-            hold.settle(cost)
+        hold = ctx.budget.try_reserve(0.05)
+        assert hold is not None
+        hold.settle(cost)
         return ChatResponse(
             model=request.model, provider="test", text=text, cost_usd=cost, usage=Usage()
         )

@@ -260,3 +260,26 @@ def test_bundled_catalog_has_a_planner() -> None:
     chosen = choose_planner_model(Catalog.bundled())
     assert chosen.json_schema
     assert chosen.prior("reasoning") >= 0.75
+
+
+async def test_no_planning_call_without_room_for_a_plan() -> None:
+    from tokenplan.catalog.model import Model
+    from tokenplan.errors import BudgetError
+    from tokenplan.ledger.context import call_context
+    from tokenplan.planning.planner import PLANNER_MIN_OUTPUT_TOKENS
+    from tokenplan.providers.metered import MeteredModel
+    from tokenplan.tokens import estimate_request_tokens
+
+    cat = planner_catalog()
+    info: Model = cat.get(PLANNER)
+    llm = ScriptedModel([GOOD_ANSWER])
+    metered = MeteredModel(llm, info, provider="open")
+    await plan_goal("Build a CSV parser", model=metered, planner_model_id=PLANNER, catalog=cat)
+    prompt_tokens = estimate_request_tokens(llm.requests[0])
+    # Room for the prompt and a few hundred output tokens: not enough for a plan.
+    budget = Budget(info.worst_case_cost(prompt_tokens, PLANNER_MIN_OUTPUT_TOKENS // 3))
+    with call_context(), pytest.raises(BudgetError) as err:
+        await plan_goal("Build a CSV parser", model=metered, planner_model_id=PLANNER,
+                        catalog=cat, budget=budget)  # fmt: skip
+    assert len(llm.requests) == 1  # only the first, unbudgeted call
+    assert f"{PLANNER_MIN_OUTPUT_TOKENS:,} output tokens" in err.value.message

@@ -551,3 +551,26 @@ async def test_an_empty_answer_streams_a_finish_chunk_that_names_the_speaker(
     validate_openai("CreateChatCompletionStreamResponse", chunks[0])
     assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": "", "refusal": None}
     assert chunks[0]["tokenplan"]["model"] == "openai/o-mini"
+
+
+async def test_a_simulated_answer_names_the_billing_endpoint_like_the_ledger(
+    isolated_env: Path,
+) -> None:
+    env = {"TOKENPLAN_OFFLINE": "1", "TOKENPLAN_SIM_LATENCY_SCALE": "0"}
+    async with proxy(isolated_env, env=env) as h:
+        assert h.runtime.simulated
+        r = await h.client.post("/v1/chat/completions", json=chat())
+        s = await h.client.post("/v1/chat/completions", json=chat(stream=True))
+        lines = h.ledger()
+    assert r.status_code == 200, r.text
+    assert s.status_code == 200, s.text
+    last = json.loads(sse_events(s.text)[-2])
+    assert [line["provider"] for line in lines] == ["openai", "openai"]
+    for answer in (r, s):
+        assert answer.headers["x-tokenplan-provider"] == "openai"
+        assert answer.headers["x-tokenplan-simulated"] == "true"
+    assert (r.json()["tokenplan"]["provider"], r.json()["tokenplan"]["simulated"]) == (
+        "openai",
+        True,
+    )
+    assert (last["tokenplan"]["provider"], last["tokenplan"]["simulated"]) == ("openai", True)

@@ -45,6 +45,7 @@ EXPECTED = {
     "allocate",
     "classify",
     "cost_usd",
+    "estimate_request_tokens",
     "estimate_tokens",
     "load_catalog",
     "load_plan",

@@ -174,3 +174,19 @@ def test_tiktoken_backend_errs_high_when_available() -> None:
     text = "\n".join(t for t, _ in KNOWN) * 40
     exact = len(enc.encode(text, disallowed_special=()))  # type: ignore[attr-defined]
     assert exact <= estimate_tokens(text) <= exact * 1.1 + 10
+
+
+def test_a_request_estimate_is_made_once_and_can_be_seeded() -> None:
+    from tokenplan.tokens import estimate_request_tokens
+    from tokenplan.types import ChatRequest
+
+    request = ChatRequest.from_prompt("hello there", model="m", json_mode=True)
+    twin = ChatRequest.from_prompt("hello there", model="m", json_mode=True)
+    # A prompt builder's message estimate is used as given, and remembered for the request:
+    # the metering layer reads the same number without estimating again.
+    seeded = estimate_request_tokens(request, messages_tokens=1000)
+    assert seeded > 1000
+    assert estimate_request_tokens(request) == seeded
+    assert estimate_request_tokens(twin) == seeded - 1000 + estimate_messages_tokens(
+        ["hello there"]
+    )

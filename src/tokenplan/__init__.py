@@ -54,6 +54,7 @@ _EXPORTS: dict[str, str] = {
     "RouteDecision": "tokenplan.routing.decision",
     "Router": "tokenplan.routing.router",
     "Settings": "tokenplan.settings",
+    "estimate_request_tokens": "tokenplan.tokens",
     "estimate_tokens": "tokenplan.tokens",
     "ChatRequest": "tokenplan.types",
     "ChatResponse": "tokenplan.types",
@@ -109,6 +110,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from tokenplan.routing.router import Router as Router
     from tokenplan.runtime import Runtime as Runtime
     from tokenplan.settings import Settings as Settings
+    from tokenplan.tokens import estimate_request_tokens as estimate_request_tokens
     from tokenplan.tokens import estimate_tokens as estimate_tokens
     from tokenplan.types import ChatRequest as ChatRequest
     from tokenplan.types import ChatResponse as ChatResponse

@@ -12,8 +12,6 @@ import math
 import threading
 from typing import TYPE_CHECKING
 
-from tokenplan.errors import BudgetError
-
 if TYPE_CHECKING:
     from tokenplan.catalog.model import Model
 
@@ -44,17 +42,6 @@ class Reservation:
         if math.isnan(actual_usd):
             actual_usd = self.amount_usd
         self._budget._settle(self, max(0.0, actual_usd))
-
-    def release(self) -> None:
-        """The call was not made or cost nothing."""
-        self.settle(0.0)
-
-    def __enter__(self) -> Reservation:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        # A reservation left unsettled (an exception before settle) is released, not leaked.
-        self.release()
 
 
 class Budget:
@@ -101,19 +88,6 @@ class Budget:
             self._reserved += amount
         return Reservation(self, amount)
 
-    def reserve(self, amount_usd: float) -> Reservation:
-        """Hold ``amount_usd``; :class:`BudgetError` if it does not fit."""
-        r = self.try_reserve(amount_usd)
-        if r is None:
-            raise BudgetError(
-                f"budget exhausted: ${amount_usd:.6f} needed, ${self.available_usd:.6f} left "
-                f"of ${self.limit_usd:.4f}",
-                budget_usd=self.limit_usd or 0.0,
-                spent_usd=self._spent,
-                requested_usd=amount_usd,
-            )
-        return r
-
     def fit_max_tokens(
         self, model: Model, *, input_tokens: int, max_tokens: int, min_output_tokens: int = 1
     ) -> int | None:
@@ -125,9 +99,7 @@ class Budget:
         if math.isinf(available):
             return max_tokens
         # The same dearest rates as Model.worst_case_cost, so a fitted call always reserves.
-        model = model.priced_for(input_tokens)
-        in_price = max(model.input_per_mtok, model.cache_write_per_mtok or 0.0)
-        out_price = max(model.output_per_mtok, model.reasoning_output_per_mtok or 0.0)
+        in_price, out_price = model.dearest_rates(input_tokens)
         left = available * 1_000_000.0 - input_tokens * in_price
         if out_price <= 0:
             fits = max_tokens if left >= -_EPS else 0

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from tokenplan.catalog.model import Model
 
-__all__ = ["UsageLike", "cost_usd", "usage_cost", "worst_case_cost"]
+__all__ = ["UsageLike", "cost_usd", "usage_cost"]
 
 _MTOK = 1_000_000.0
 
@@ -78,8 +78,3 @@ def usage_cost(model: Model, usage: UsageLike) -> float:
         cache_write_tokens=usage.cache_write_tokens,
         reasoning_tokens=usage.reasoning_tokens,
     )
-
-
-def worst_case_cost(model: Model, *, input_tokens: int, max_output_tokens: int) -> float:
-    """Upper bound of a call's cost: all input uncached, every output token at the dearest rate."""
-    return model.worst_case_cost(input_tokens, max_output_tokens)

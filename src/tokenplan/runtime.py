@@ -176,6 +176,18 @@ class Runtime:
 
     # -- endpoints and availability -----------------------------------------------------------
 
+    def provider_name(self, model: Model) -> str:
+        """The endpoint that bills calls to ``model``: the ``provider`` the ledger, ``route
+        --send`` and the proxy all report (simulated calls too; ``simulated`` marks them)."""
+        if not self.simulated:
+            return self.resolve(model).name
+        from tokenplan.providers.endpoints import endpoint_for_model
+
+        try:
+            return endpoint_for_model(model, self.settings.endpoints).name
+        except ConfigError:  # a user model on an unknown endpoint: only simulated here
+            return model.provider
+
     def resolve(self, model: Model) -> ResolvedEndpoint:
         """The endpoint serving ``model``, with base URL and key resolved."""
         from tokenplan.providers.endpoints import endpoint_for_model, resolve_endpoint
@@ -289,7 +301,7 @@ class Runtime:
         if self.simulated:
             if self._simulator is None:
                 self._simulator = build_simulator(self.catalog, self.settings)
-            inner, provider, simulated = self._simulator, model.provider, True
+            inner, provider, simulated = self._simulator, self.provider_name(model), True
         else:
             resolved = self.resolve(model)
             if not resolved.usable:

@@ -48,12 +48,17 @@ from __future__ import annotations
 import functools
 import math
 import os
+import weakref
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tokenplan.types import ChatRequest
 
 __all__ = [
     "TOKENIZER_MIN_CHARS",
     "estimate_messages_tokens",
+    "estimate_request_tokens",
     "estimate_tokens",
     "estimate_tokens_heuristic",
     "tokenizer_name",
@@ -65,6 +70,14 @@ TOKENIZER_MIN_CHARS = 8192
 # Per-message overhead of chat formats (role markers, separators) and reply priming.
 _MESSAGE_OVERHEAD = 4
 _REPLY_PRIMING = 3
+# What a request adds to its messages on the wire, beyond the JSON text of the added parts:
+# a response schema is rendered into the prompt with its own framing; JSON mode adds an
+# instruction on dialects without a native mode (Anthropic's is 12 tokens); tools (in
+# ``extra``) come with a tool-use system prompt (Anthropic documents up to 346 tokens).
+_SCHEMA_OVERHEAD = 64
+_JSON_MODE_TOKENS = 24
+_TOOLS_OVERHEAD = 400
+_ESTIMATES_KEPT = 256
 
 # -- heuristic -----------------------------------------------------------------------------------
 
@@ -244,3 +257,57 @@ def estimate_tokens(text: str) -> int:
 def estimate_messages_tokens(contents: Iterable[str]) -> int:
     """Estimate for a chat prompt given its message contents (per-message overhead included)."""
     return sum(estimate_tokens(c) + _MESSAGE_OVERHEAD for c in contents) + _REPLY_PRIMING
+
+
+# id(request) -> (weak reference to it, estimate): a request's input estimate is made once,
+# however many budget decisions read it (the step runner, then the metering layer, then each
+# retry). Requests are frozen; an entry goes when its request does, and is only used for the
+# very object it was made for.
+_request_estimates: dict[int, tuple[weakref.ref[Any], int]] = {}
+
+
+def estimate_request_tokens(request: ChatRequest, *, messages_tokens: int | None = None) -> int:
+    """Everything a request sends and is billed for as input, estimated to err high.
+
+    Its messages (:func:`estimate_messages_tokens`, names included), the JSON schema of
+    ``response_format``, JSON mode's instruction, and every ``extra`` field (tools and the like),
+    each with what the dialects add around it. Every budget decision about a call uses this one
+    number. ``messages_tokens`` passes in an estimate of the messages already made (a prompt
+    builder's); the result is remembered for the request, so asking again is free.
+    """
+    key = id(request)
+    hit = _request_estimates.get(key)
+    if hit is not None and hit[0]() is request:
+        return hit[1]
+    if messages_tokens is None:
+        messages_tokens = estimate_messages_tokens(
+            m.content if m.name is None else f"{m.name}: {m.content}" for m in request.messages
+        )
+    total = messages_tokens
+    fmt = request.response_format
+    if fmt is not None:
+        total += _SCHEMA_OVERHEAD + estimate_tokens(fmt.name) + _json_tokens(fmt.json_schema)
+    elif request.json_mode:
+        total += _JSON_MODE_TOKENS
+    if request.extra:
+        total += _json_tokens(request.extra)
+        if "tools" in request.extra or "functions" in request.extra:
+            total += _TOOLS_OVERHEAD
+    if len(_request_estimates) >= _ESTIMATES_KEPT:  # only if requests outlive their calls
+        _request_estimates.clear()
+    _request_estimates[key] = (weakref.ref(request, functools.partial(_forget, key)), total)
+    return total
+
+
+def _forget(key: int, _gone: object) -> None:
+    _request_estimates.pop(key, None)
+
+
+def _json_tokens(value: Any) -> int:
+    """Tokens of ``value`` as JSON, at least as many as its ``json.dumps`` form (which has a
+    space after every separator) estimates to; orjson is five times faster at writing it."""
+    import orjson  # imported here: the CLI's start-up does not need it
+
+    data = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)
+    separators = data.count(b",") + data.count(b":")
+    return estimate_tokens(data.decode()) + math.ceil(_W_SPACE * separators)

@@ -107,10 +107,19 @@ class Model:
         prices, output at the higher of the output and reasoning prices, so no mix of reported
         usage can cost more.
         """
-        m = self.priced_for(input_tokens)
-        in_price = max(m.input_per_mtok, m.cache_write_per_mtok or 0.0)
-        out_price = max(m.output_per_mtok, m.reasoning_output_per_mtok or 0.0)
+        in_price, out_price = self.dearest_rates(input_tokens)
         return (input_tokens * in_price + max_output_tokens * out_price) / _MTOK
+
+    def dearest_rates(self, input_tokens: int) -> tuple[float, float]:
+        """USD per million (input, output) tokens at the dearest rates a call of
+        ``input_tokens`` prompt tokens can be billed: long-context rates past that length,
+        input at the higher of the input and cache-write prices, output at the higher of the
+        output and reasoning prices. :meth:`worst_case_cost` and budget fitting share them."""
+        m = self.priced_for(input_tokens)
+        return (
+            max(m.input_per_mtok, m.cache_write_per_mtok or 0.0),
+            max(m.output_per_mtok, m.reasoning_output_per_mtok or 0.0),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form (the catalog file's row format)."""

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import anyio
 
-from tokenplan.budget import Budget, Reservation
+from tokenplan.budget import _EPS, Budget, Reservation
 
 __all__ = ["RunBudget"]
 
@@ -83,4 +83,4 @@ class RunBudget(Budget):
 
     def fits(self, amount_usd: float) -> bool:
         """Whether a reservation of ``amount_usd`` would succeed now."""
-        return amount_usd <= self.available_usd + 1e-12
+        return amount_usd <= self.available_usd + _EPS

@@ -18,7 +18,6 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping, MutableMapping
-from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 from tokenplan.errors import AllCandidatesFailed, BudgetError, StepFailedError, redact
@@ -30,6 +29,7 @@ from tokenplan.execution.result import StepOutcome
 from tokenplan.ledger.context import call_context
 from tokenplan.planning.acceptance import AcceptanceSpec, parse_acceptance
 from tokenplan.planning.candidates import DEFAULT_REASONING_OUTPUT_FACTOR, billed_output_tokens
+from tokenplan.tokens import estimate_request_tokens
 from tokenplan.types import ChatRequest, ChatResponse
 
 if TYPE_CHECKING:
@@ -63,6 +63,29 @@ class _Rejected(Exception):
         self.reason = reason
         self.answered_by = answered_by
         self.truncated = truncated
+
+
+class _Verdicts:
+    """A step's acceptance check, run once per answer.
+
+    The metering layer asks first (for the ledger line); the runner then reads the same
+    verdict for the same response instead of parsing the answer again.
+    """
+
+    __slots__ = ("_last", "spec")
+
+    def __init__(self, spec: AcceptanceSpec) -> None:
+        self.spec = spec
+        self._last: tuple[ChatResponse, str | None] | None = None
+
+    def __call__(self, response: ChatResponse) -> str | None:
+        verdict = check_output(response, self.spec)
+        self._last = (response, verdict)
+        return verdict
+
+    def of(self, response: ChatResponse) -> str | None:
+        last = self._last
+        return last[1] if last is not None and last[0] is response else self(response)
 
 
 class StepRunner:
@@ -117,6 +140,7 @@ class StepRunner:
         reasons: list[str] = []
         response: ChatResponse | None = None
         budget_error: BudgetError | None = None
+        verdicts = _Verdicts(spec)
         with call_context(
             run_id=self._run_id,
             kind="step",
@@ -124,10 +148,10 @@ class StepRunner:
             capability=step.capability,
             escalated_from=None,
             budget=self._budget,
-            accept=lambda answer: check_output(answer, spec),
+            accept=verdicts,
         ) as ctx:
             try:
-                response = await self._climb(step, spec, inputs, reasons)
+                response = await self._climb(step, verdicts, inputs, reasons)
             except BudgetError as exc:
                 budget_error = exc
             finally:
@@ -150,7 +174,7 @@ class StepRunner:
         return StepOutcome.failure(error, attempts=calls, info=self._info(record))
 
     async def _climb(
-        self, step: Step, spec: AcceptanceSpec, inputs: list[StepInput], reasons: list[str]
+        self, step: Step, verdicts: _Verdicts, inputs: list[StepInput], reasons: list[str]
     ) -> ChatResponse | None:
         """Try rungs from the allocated model up; the accepted answer, or ``None``."""
         model = self._catalog.get(self._assignment[step.id])
@@ -159,7 +183,7 @@ class StepRunner:
         for rung in range(1, self._max_rungs + 1):
             try:
                 return await self._rung(
-                    step, spec, model, rung, inputs, escalated_from, allowance=allowance
+                    step, verdicts, model, rung, inputs, escalated_from, allowance=allowance
                 )
             except _Rejected as exc:
                 if exc.truncated:  # the answer needed more room than planned: give it twice
@@ -180,7 +204,7 @@ class StepRunner:
     async def _rung(
         self,
         step: Step,
-        spec: AcceptanceSpec,
+        verdicts: _Verdicts,
         model: Model,
         rung_no: int,
         inputs: list[StepInput],
@@ -191,13 +215,14 @@ class StepRunner:
         record = self._records[step.id]
         rung = self._ladder.rung(step, model)
         window, max_out = rung_limits(rung)
+        expected = self._expected_output(step, model)
         prompt = build_step_prompt(
             step,
             self._plan.goal,
             inputs,
             model_id=model.id,
             context_window=window,
-            max_tokens=self._max_tokens(step, model, max_out, allowance),
+            max_tokens=self._max_tokens(expected, max_out, allowance),
         )
         for trim in prompt.trims:
             record.trimmed.append(trim.to_dict())
@@ -206,7 +231,7 @@ class StepRunner:
             model=model.id,
             messages=prompt.messages,
             max_tokens=prompt.max_tokens,
-            json_mode=spec.kind == "json",
+            json_mode=verdicts.spec.kind == "json",
         )
         if self._emit is not None:
             self._emit(
@@ -222,16 +247,22 @@ class StepRunner:
                     trimmed=len(prompt.trims),
                 )
             )
-        needed = model.worst_case_cost(prompt.input_tokens, prompt.max_tokens)
-        # The step's context has escalated_from=None: only an escalated rung needs its own.
-        scope = call_context(escalated_from=escalated_from) if escalated_from else nullcontext()
+        # The one input estimate of this call (the metering layer reads the same number).
+        input_tokens = estimate_request_tokens(request, messages_tokens=prompt.input_tokens)
+        needed = model.worst_case_cost(input_tokens, prompt.max_tokens)
+        # Less room than the step is expected to need would only buy a cut-off answer.
+        scope = call_context(
+            min_output_tokens=min(expected, prompt.max_tokens),
+            # The step's context has escalated_from=None: only an escalated rung sets it.
+            **({"escalated_from": escalated_from} if escalated_from else {}),
+        )
         with scope:
             try:
                 response = await self._call(step.id, [m.id for m in rung], request, needed)
             except AllCandidatesFailed as exc:
                 raise _Rejected(_dead_rung(exc)) from exc
         self._account(record, response)
-        verdict = check_output(response, spec)
+        verdict = verdicts.of(response)
         if verdict is not None:
             raise _Rejected(
                 verdict,
@@ -268,11 +299,17 @@ class StepRunner:
                     continue
                 raise short[0] from exc
 
-    def _max_tokens(self, step: Step, model: Model, max_out: int, allowance: float) -> int:
+    @staticmethod
+    def _expected_output(step: Step, model: Model) -> int:
+        """The output ``model`` is expected to bill for ``step`` (hidden reasoning included)."""
         billed = billed_output_tokens(
             model, step, reasoning_output_factor=DEFAULT_REASONING_OUTPUT_FACTOR
         )
-        want = math.ceil((billed * OUTPUT_HEADROOM + OUTPUT_HEADROOM_TOKENS) * allowance)
+        return max(1, math.ceil(billed))
+
+    @staticmethod
+    def _max_tokens(expected: int, max_out: int, allowance: float) -> int:
+        want = math.ceil((expected * OUTPUT_HEADROOM + OUTPUT_HEADROOM_TOKENS) * allowance)
         return max(1, min(want, max_out))
 
     # -- bookkeeping --------------------------------------------------------------------------

@@ -33,7 +33,10 @@ class CallContext:
     made under this context (1, 2, ...), retries and failovers included. ``accept`` (if any)
     judges each successful answer: it returns ``None`` to accept it or a short reason, and a
     rejected answer's ledger line says ``invalid`` with that reason (the answer is still
-    returned: the caller decides whether to escalate).
+    returned: the caller decides whether to escalate). ``min_output_tokens`` is the least
+    output room a call is worth making with: when the budget cannot cover that many output
+    tokens (on top of the input), the metering layer raises
+    :class:`~tokenplan.errors.BudgetError` instead of sending a call certain to be cut off.
     """
 
     run_id: str = ""
@@ -42,6 +45,7 @@ class CallContext:
     capability: str | None = None
     escalated_from: str | None = None
     budget: Budget | None = None
+    min_output_tokens: int = 1
     accept: Callable[[ChatResponse], str | None] | None = field(default=None, compare=False)
     attempts: Iterator[int] = field(default_factory=lambda: itertools.count(1), compare=False)
 

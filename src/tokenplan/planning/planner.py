@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MAX_REPAIRS",
     "DEFAULT_PLANNER_MAX_TOKENS",
+    "PLANNER_MIN_OUTPUT_TOKENS",
     "OutputMode",
     "PlannerResult",
     "choose_planner_model",
@@ -56,6 +57,10 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_REPAIRS = 2
 #: Room for a 12-step plan plus a reasoning model's hidden thinking; the budget layer may lower it.
 DEFAULT_PLANNER_MAX_TOKENS = 8192
+#: The least output room a planning call is made with: a plan of a few steps in the schema's
+#: JSON shape takes about this many tokens, so with less the answer is certain to be cut off
+#: (the call is refused with a ``BudgetError`` instead; capped at ``max_tokens``).
+PLANNER_MIN_OUTPUT_TOKENS = 1024
 #: Minimum reasoning prior of an automatically chosen planner model.
 PLANNER_MIN_PRIOR = 0.75
 # A typical planning call, used to rank planner models by price.
@@ -166,7 +171,9 @@ async def plan_goal(
     ]
     transcript = _Transcript(model=planner_model_id)
     last: PlanParseError | InvalidPlanError | None = None
-    with call_context(**_context_fields(run_id, budget)):
+    fields = _context_fields(run_id, budget)
+    fields["min_output_tokens"] = min(max_tokens, PLANNER_MIN_OUTPUT_TOKENS)
+    with call_context(**fields):
         for call in range(1, max_repairs + 2):
             request = _request(planner_model_id, messages, mode, max_tokens, temperature)
             response = await model.complete(request)

@@ -267,9 +267,9 @@ class ProxyApp:
             return None
 
     def provider_of(self, model_id: str) -> str:
-        """The endpoint serving ``model_id`` (``sim`` when the runtime is simulated)."""
-        endpoint = self._endpoint(model_id)
-        return endpoint.name if endpoint is not None else "sim"
+        """The endpoint billing ``model_id``, as the ledger names it (simulated ones too)."""
+        rt = self.runtime
+        return rt.provider_name(rt.catalog.get(model_id))
 
     def result_headers(
         self, request_id: str, model_id: str, provider: str, route: Route, simulated: bool

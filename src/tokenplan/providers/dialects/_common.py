@@ -28,6 +28,7 @@ __all__ = [
     "ResponseParser",
     "WireDialect",
     "WireRequest",
+    "count",
     "loads",
     "merge_extra",
 ]
@@ -124,6 +125,11 @@ class WireDialect(Protocol):
     def parser(self) -> ResponseParser: ...
 
     def error_info(self, status: int, body: Any) -> ErrorInfo: ...
+
+
+def count(value: Any) -> int:
+    """A token count from a usage object: a positive int, else 0 (missing, null, bool, junk)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def loads(data: str | bytes) -> Any:

@@ -22,6 +22,7 @@ from tokenplan.providers.dialects._common import (
     MalformedPayload,
     Parsed,
     WireRequest,
+    count,
     loads,
     merge_extra,
 )
@@ -64,21 +65,17 @@ ERROR_STATUS: dict[str, int] = {
 }
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
-
-
 def usage_from_anthropic(u: Any) -> Usage | None:
     """Normalize an Anthropic ``usage`` object (``None`` if it is not one)."""
     if not isinstance(u, dict):
         return None
-    reads = _int(u.get("cache_read_input_tokens"))
-    writes = _int(u.get("cache_creation_input_tokens"))
+    reads = count(u.get("cache_read_input_tokens"))
+    writes = count(u.get("cache_creation_input_tokens"))
     details = u.get("output_tokens_details")
-    thinking = _int(details.get("thinking_tokens")) if isinstance(details, dict) else 0
+    thinking = count(details.get("thinking_tokens")) if isinstance(details, dict) else 0
     return Usage(
-        input_tokens=_int(u.get("input_tokens")) + reads + writes,
-        output_tokens=_int(u.get("output_tokens")),
+        input_tokens=count(u.get("input_tokens")) + reads + writes,
+        output_tokens=count(u.get("output_tokens")),
         cached_tokens=reads,
         cache_write_tokens=writes,
         reasoning_tokens=thinking,

@@ -25,6 +25,7 @@ from tokenplan.providers.dialects._common import (
     MalformedPayload,
     Parsed,
     WireRequest,
+    count,
     loads,
     merge_extra,
 )
@@ -57,19 +58,15 @@ _FINISH: dict[str, FinishReason] = {
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
-
-
 def usage_from_gemini(u: Any) -> Usage | None:
     """Normalize a Gemini ``usageMetadata`` object (``None`` if it is not one)."""
     if not isinstance(u, dict):
         return None
-    thoughts = _int(u.get("thoughtsTokenCount"))
+    thoughts = count(u.get("thoughtsTokenCount"))
     return Usage(
-        input_tokens=_int(u.get("promptTokenCount")) + _int(u.get("toolUsePromptTokenCount")),
-        output_tokens=_int(u.get("candidatesTokenCount")) + thoughts,
-        cached_tokens=_int(u.get("cachedContentTokenCount")),
+        input_tokens=count(u.get("promptTokenCount")) + count(u.get("toolUsePromptTokenCount")),
+        output_tokens=count(u.get("candidatesTokenCount")) + thoughts,
+        cached_tokens=count(u.get("cachedContentTokenCount")),
         reasoning_tokens=thoughts,
     )
 

@@ -4,8 +4,12 @@ Serves OpenAI and every compatible server (OpenRouter, DeepSeek, Mistral, xAI, G
 Ollama, vLLM, llama.cpp); per-endpoint quirks are fields of the endpoint row.
 
 Usage: ``prompt_tokens`` already includes ``prompt_tokens_details.cached_tokens`` (DeepSeek:
-``prompt_cache_hit_tokens``) and ``completion_tokens`` includes
-``completion_tokens_details.reasoning_tokens``, which is exactly :class:`~tokenplan.types.Usage`.
+``prompt_cache_hit_tokens``). OpenAI's ``completion_tokens`` includes
+``completion_tokens_details.reasoning_tokens`` (``total_tokens`` = prompt + completion), which
+is exactly :class:`~tokenplan.types.Usage`; xAI reports reasoning *apart from* it (``total_tokens``
+= prompt + completion + reasoning). Both are read right: output is completion + reasoning when
+reasoning exceeds completion, else ``total_tokens - prompt_tokens`` when the total counts more
+than prompt + completion, else completion.
 A stream carries usage in its last chunk when ``stream_options.include_usage`` is sent (that
 chunk has empty ``choices``) and ends with ``data: [DONE]``.
 """
@@ -20,6 +24,7 @@ from tokenplan.providers.dialects._common import (
     MalformedPayload,
     Parsed,
     WireRequest,
+    count,
     loads,
     merge_extra,
 )
@@ -42,10 +47,6 @@ _FINISH: dict[str, FinishReason] = {
 _MODEL_ERROR_CODES = frozenset({"model_not_found", "model_not_supported", "unsupported_model"})
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
-
-
 def usage_from_openai(u: Any) -> Usage | None:
     """Normalize an OpenAI ``usage`` object (``None`` if it is not one)."""
     if not isinstance(u, dict):
@@ -54,12 +55,19 @@ def usage_from_openai(u: Any) -> Usage | None:
     completion_details = u.get("completion_tokens_details")
     pd = prompt_details if isinstance(prompt_details, dict) else {}
     cd = completion_details if isinstance(completion_details, dict) else {}
+    prompt, completion = count(u.get("prompt_tokens")), count(u.get("completion_tokens"))
+    reasoning, total = count(cd.get("reasoning_tokens")), count(u.get("total_tokens"))
+    output = completion
+    if reasoning > completion:  # cannot be a part of it: reported apart (xAI)
+        output = completion + reasoning
+    elif total > prompt + completion:  # the total counts output beyond completion_tokens
+        output = total - prompt
     return Usage(
-        input_tokens=_int(u.get("prompt_tokens")),
-        output_tokens=_int(u.get("completion_tokens")),
-        cached_tokens=_int(pd.get("cached_tokens")) or _int(u.get("prompt_cache_hit_tokens")),
-        cache_write_tokens=_int(pd.get("cache_write_tokens")),
-        reasoning_tokens=_int(cd.get("reasoning_tokens")),
+        input_tokens=prompt,
+        output_tokens=output,
+        cached_tokens=count(pd.get("cached_tokens")) or count(u.get("prompt_cache_hit_tokens")),
+        cache_write_tokens=count(pd.get("cache_write_tokens")),
+        reasoning_tokens=reasoning,
     )
 
 
