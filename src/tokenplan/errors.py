@@ -22,7 +22,7 @@ Callers decide from types and fields, never from message text::
     │   │   ├── ModelUnavailableError    400 on the model, 402, 403, 404
     │   │   └── UpstreamServerError      5xx (retryable)
     │   ├── ProviderTimeoutError         (retryable)
-    │   ├── ProviderConnectionError      (retryable)
+    │   ├── ProviderConnectionError      (retryable; .sent: the request may have arrived)
     │   ├── ResponseFormatError(raw)     malformed body or stream (retryable)
     │   └── ReplayMissError(prompt_key)  the replay provider has no record (benchmarks)
     ├── AllCandidatesFailed              also an ExceptionGroup of the per-candidate errors
@@ -330,9 +330,20 @@ class ProviderTimeoutError(ProviderError):
 
 
 class ProviderConnectionError(ProviderError):
-    """The connection could not be made or was dropped."""
+    """The connection could not be made or was dropped.
+
+    ``sent`` is true when the failure came after the request was written: the provider may
+    have received it, run it and billed it (the outcome is unknown); false when it never left
+    (connection refused, DNS, TLS).
+    """
 
     retryable = True
+
+    def __init__(
+        self, message: str, *, provider: str = "", model: str = "", sent: bool = False
+    ) -> None:
+        self.sent = sent
+        super().__init__(message, provider=provider, model=model)
 
 
 class ResponseFormatError(ProviderError):

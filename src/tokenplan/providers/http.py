@@ -43,6 +43,7 @@ from tokenplan.errors import (
     redact,
 )
 from tokenplan.pricing import usage_cost
+from tokenplan.providers._h1conn import ClosedBeforeUse
 from tokenplan.providers.dialects import (
     InStreamError,
     MalformedPayload,
@@ -59,6 +60,9 @@ from tokenplan.types import ChatRequest, ChatResponse, StreamChunk, Usage
 if TYPE_CHECKING:
     from tokenplan.catalog.model import Model
     from tokenplan.providers.endpoints import ResolvedEndpoint
+
+#: httpx failures raised before any byte of the request was written.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, ClosedBeforeUse)
 
 __all__ = ["HTTPChatModel", "error_for_status"]
 
@@ -453,5 +457,8 @@ class HTTPChatModel:
         if isinstance(exc, httpx.UnsupportedProtocol):
             return self._bad_url(exc)
         return ProviderConnectionError(
-            f"{where}: connection failed ({detail})", provider=self.provider, model=self.model.id
+            f"{where}: connection failed ({detail})",
+            provider=self.provider,
+            model=self.model.id,
+            sent=not isinstance(exc, _NOT_SENT),
         )
