@@ -32,6 +32,7 @@ import orjson
 
 from tokenplan.errors import (
     AuthenticationError,
+    ConfigError,
     ModelUnavailableError,
     ProviderConnectionError,
     ProviderError,
@@ -41,6 +42,7 @@ from tokenplan.errors import (
     ResponseFormatError,
     UpstreamServerError,
     redact,
+    register_secret,
 )
 from tokenplan.pricing import usage_cost
 from tokenplan.providers._h1conn import ClosedBeforeUse
@@ -52,6 +54,7 @@ from tokenplan.providers.dialects import (
     WireRequest,
     get_dialect,
 )
+from tokenplan.providers.endpoints import display_url
 from tokenplan.providers.h1 import H1Transport, Origin
 from tokenplan.providers.sse import SSEDecoder
 from tokenplan.tokens import estimate_messages_tokens, estimate_tokens
@@ -184,6 +187,8 @@ class HTTPChatModel:
             **self._dialect.auth_headers(endpoint.api_key),
             **endpoint.endpoint.headers,
         }
+        if endpoint.basic_auth is not None:
+            self._headers["authorization"] = self._basic_auth(endpoint)
         self._stream_headers = {**self._headers, "accept": "text/event-stream"}
         self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], httpx.URL] = {}
         self._timeouts: dict[float, dict[str, float | None]] = {}
@@ -192,6 +197,22 @@ class HTTPChatModel:
 
     def __repr__(self) -> str:
         return f"HTTPChatModel({self.model.id!r}, endpoint={self.provider!r})"
+
+    def _basic_auth(self, endpoint: ResolvedEndpoint) -> str:
+        """HTTP Basic auth from the base URL's ``user:password@`` (the same on every transport)."""
+        import base64
+
+        assert endpoint.basic_auth is not None
+        if "authorization" in self._headers:
+            raise ConfigError(
+                f"endpoint {self.provider}: the base URL carries user:password and the endpoint "
+                "also sends an authorization header (its API key or a configured header); "
+                "keep only one of them"
+            )
+        user, password = endpoint.basic_auth
+        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        register_secret(token)
+        return f"Basic {token}"
 
     # -- the ChatModel protocol ---------------------------------------------------------------
 
@@ -424,7 +445,7 @@ class HTTPChatModel:
 
     def _bad_url(self, exc: Exception) -> ProviderConnectionError:
         err = ProviderConnectionError(
-            f"{self.provider}: invalid base URL {self.endpoint.base_url!r}: {exc}",
+            f"{self.provider}: invalid base URL {display_url(self.endpoint.base_url)!r}: {exc}",
             provider=self.provider,
             model=self.model.id,
         )
@@ -442,7 +463,7 @@ class HTTPChatModel:
         return err
 
     def _translate(self, exc: httpx.HTTPError) -> ProviderError:
-        where = f"{self.provider} at {self.endpoint.base_url}"
+        where = f"{self.provider} at {display_url(self.endpoint.base_url)}"
         detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         if isinstance(exc, httpx.TimeoutException):
             return ProviderTimeoutError(
