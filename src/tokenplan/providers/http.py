@@ -392,10 +392,16 @@ class HTTPChatModel:
         usage = parsed.usage
         if usage is None:
             # No usage reported (a server that omits it): bill a conservative estimate rather
-            # than nothing, so spend and budgets stay honest.
+            # than nothing, so spend and budgets stay honest. A reasoning model's hidden
+            # reasoning is billed as output but never shown, so it is billed at the cap.
+            visible = estimate_tokens(parsed.text) if parsed.text else 0
+            output = visible
+            if self.model.reasoning:
+                output = max(visible, request.max_tokens or self.model.max_output_tokens)
             usage = Usage(
                 input_tokens=estimate_messages_tokens(m.content for m in request.messages),
-                output_tokens=estimate_tokens(parsed.text) if parsed.text else 0,
+                output_tokens=output,
+                reasoning_tokens=output - visible,
             )
             log.info(
                 "usage_missing",
