@@ -51,9 +51,7 @@ from tokenplan.errors import (
     ProviderConnectionError,
     ProviderHTTPError,
     ProviderTimeoutError,
-    RateLimitError,
     ResponseFormatError,
-    UpstreamServerError,
     register_secret,
 )
 
@@ -215,16 +213,19 @@ async def _get_json(
     import httpx
     import orjson
 
+    from tokenplan.providers.endpoints import display_url
+
     try:
         resp = await client.get(url, headers=headers, timeout=timeout_s, follow_redirects=True)
     except httpx.TimeoutException as exc:
         raise ProviderTimeoutError(
-            f"OpenRouter did not answer within {timeout_s:g}s ({url})", provider="openrouter"
+            f"OpenRouter did not answer within {timeout_s:g}s ({display_url(url)})",
+            provider="openrouter",
         ) from exc
     except httpx.HTTPError as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise ProviderConnectionError(
-            f"cannot reach OpenRouter at {url}: {reason}", provider="openrouter"
+            f"cannot reach OpenRouter at {display_url(url)}: {reason}", provider="openrouter"
         ) from exc
     if resp.status_code >= 400:
         raise _http_error(resp, url)
@@ -239,22 +240,26 @@ async def _get_json(
 
 
 def _http_error(resp: httpx.Response, url: str) -> ProviderHTTPError:
-    status = resp.status_code
-    cls: type[ProviderHTTPError] = ProviderHTTPError
-    message = f"OpenRouter answered HTTP {status} for GET {url}"
-    if status == 429:
-        cls = RateLimitError
-    elif status == 401:
-        cls, message = AuthenticationError, f"{message}: check {KEY_ENV} (the list needs no key)"
-    elif status >= 500:
-        cls = UpstreamServerError
-    return cls(
-        message,
-        status_code=status,
-        body=resp.text[:2000],
-        headers=dict(resp.headers),
+    """The error any provider call would raise for this answer (one mapping, redacted headers),
+    saying which request it was."""
+    from tokenplan.providers.dialects import get_dialect
+    from tokenplan.providers.endpoints import display_url
+    from tokenplan.providers.http import error_for_status
+
+    err = error_for_status(
+        resp.status_code,
+        resp.content,
+        resp.headers,
+        dialect=get_dialect("openai"),  # OpenRouter's error bodies are OpenAI's
         provider="openrouter",
+        model="",
     )
+    hint = (
+        f" (check {KEY_ENV}; the list needs no key)" if isinstance(err, AuthenticationError) else ""
+    )
+    err.message = f"{err.message} for GET {display_url(url)}{hint}"
+    err.args = (err.message,)
+    return err
 
 
 def _user_agent() -> str:
