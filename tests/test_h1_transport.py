@@ -534,3 +534,32 @@ async def test_a_request_lost_after_sending_is_flagged_as_sent(direct: bool, str
         with pytest.raises(ProviderConnectionError) as refused:
             await provider.complete(ChatRequest.from_prompt("hi", max_tokens=5))
     assert refused.value.sent is False
+
+
+async def test_aclose_with_a_busy_connection_keeps_the_pool_limit() -> None:
+    gate = asyncio.Event()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        while True:
+            _, body = await read_request(reader)
+            if body == b"wait":
+                await gate.wait()
+            writer.write(ok(b"0123456789"))
+            await writer.drain()
+
+    async with raw_server(handler) as server:
+        transport = H1Transport(limit=1)
+        origin = Origin("http", "127.0.0.1", server.port)
+        busy = await transport.stream(origin, post(origin, b"busy"), timeout_s=5)
+        await transport.aclose()  # the busy connection is not the pool's to close yet
+        await busy.aclose()  # released: back to the pool, its slot still counted once
+        waiting = [
+            asyncio.ensure_future(transport.request(origin, post(origin, b"wait"), timeout_s=5))
+            for _ in range(2)
+        ]
+        await asyncio.sleep(0.3)
+        assert server.open_now <= 1  # still one connection at a time
+        gate.set()
+        answers = await asyncio.gather(*waiting)
+        assert [a.content for a in answers] == [b"0123456789"] * 2
+        await transport.aclose()

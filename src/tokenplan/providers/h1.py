@@ -342,11 +342,11 @@ class H1Transport(httpx.AsyncBaseTransport):
         self._slot_waiters.clear()
 
     async def aclose(self) -> None:
+        """Close the idle connections; busy ones stay counted and close when released."""
         for idle in self._idle.values():
-            for conn in idle:
-                conn.close()
+            while idle:
+                self._discard(idle.pop())
         self._idle.clear()
-        self._open = 0
 
     # -- httpx.AsyncBaseTransport -------------------------------------------------------------
 
