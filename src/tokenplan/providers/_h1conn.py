@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import select
 from collections import deque
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import httptools
@@ -37,6 +38,15 @@ class H1Response:
 
     def header_map(self) -> dict[str, str]:
         return header_map(self.headers)
+
+    async def read(self) -> bytes:
+        return self.content
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        yield self.content
+
+    async def aclose(self) -> None:
+        return None
 
 
 def header_map(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
