@@ -4,7 +4,9 @@ the stale-connection retry, timeouts, flow control, the pool limit, cancellation
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
+import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -461,7 +463,13 @@ async def test_bytes_after_a_response_retire_the_connection() -> None:
 
 
 def _provider(
-    port: int, h1: H1Transport, client: httpx.AsyncClient, *, direct: bool
+    port: int,
+    h1: H1Transport,
+    client: httpx.AsyncClient,
+    *,
+    direct: bool,
+    timeout_s: float = 0.5,
+    connect_timeout_s: float = 10.0,
 ) -> HTTPChatModel:
     endpoint = find_endpoint("openai")
     assert endpoint is not None
@@ -469,7 +477,12 @@ def _provider(
     resolved = resolve_endpoint(endpoint, env=env)
     model = catalog().get("openai/o-mini")
     return HTTPChatModel(
-        model, resolved, client=client, timeout_s=0.5, direct=h1 if direct else None
+        model,
+        resolved,
+        client=client,
+        timeout_s=timeout_s,
+        connect_timeout_s=connect_timeout_s,
+        direct=h1 if direct else None,
     )
 
 
@@ -563,3 +576,32 @@ async def test_aclose_with_a_busy_connection_keeps_the_pool_limit() -> None:
         answers = await asyncio.gather(*waiting)
         assert [a.content for a in answers] == [b"0123456789"] * 2
         await transport.aclose()
+
+
+@pytest.mark.parametrize("direct", [True, False])
+async def test_a_connect_timeout_is_a_connection_failure_before_sending(direct: bool) -> None:
+    # A listener whose accept queue is full: new connections are never completed.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    try:
+        h1 = H1Transport()
+        async with httpx.AsyncClient(transport=h1) as client:
+            provider = _provider(
+                port, h1, client, direct=direct, timeout_s=5, connect_timeout_s=0.2
+            )
+            with pytest.raises(ProviderConnectionError) as info:
+                await provider.complete(ChatRequest.from_prompt("hi", max_tokens=5))
+        assert info.value.sent is False
+        assert "timed out" in str(info.value)
+    finally:
+        for s in (listener, *fillers):
+            s.close()

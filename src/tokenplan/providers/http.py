@@ -234,6 +234,8 @@ class HTTPChatModel:
             http_request = self._request(target, wire, timeout_s, stream=stream)
             with anyio.fail_after(timeout_s):
                 return _HttpxBody(await self._client.send(http_request, stream=stream))
+        except httpx.ConnectTimeout as exc:  # nothing sent: a connection failure
+            raise self._errors.transport(exc) from exc
         except (TimeoutError, httpx.TimeoutException):
             raise self._errors.timeout(timeout_s) from None
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:

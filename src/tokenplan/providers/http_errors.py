@@ -9,8 +9,8 @@ other HTTP 3xx / 4xx                   :class:`~tokenplan.errors.ProviderHTTPErr
                                        (retryable for 408, 409 and 425 only)
 error event inside a 200 stream        the class its status would have had
 httpx timeouts / deadline passed       :class:`~tokenplan.errors.ProviderTimeoutError`
-connect / read / protocol errors       :class:`~tokenplan.errors.ProviderConnectionError`
-                                       (``sent`` unless it failed before writing)
+connect errors and connect timeouts,   :class:`~tokenplan.errors.ProviderConnectionError`
+read / protocol errors                 (``sent`` unless it failed before writing)
 bad JSON, truncated stream             :class:`~tokenplan.errors.ResponseFormatError`
 =====================================  ==============================================
 
@@ -146,6 +146,15 @@ class ErrorFactory:
         """The error for an httpx exception raised while sending or reading."""
         where = f"{self.provider} at {display_url(self.base_url)}"
         detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if isinstance(exc, httpx.ConnectTimeout):
+            # No connection, so nothing was sent: like a refused connection, not a timeout
+            # of the call (which may have been run and billed).
+            return ProviderConnectionError(
+                f"{where}: connection timed out ({detail})",
+                provider=self.provider,
+                model=self.model,
+                sent=False,
+            )
         if isinstance(exc, httpx.TimeoutException):
             return ProviderTimeoutError(
                 f"{where} timed out ({detail})", provider=self.provider, model=self.model
