@@ -379,3 +379,33 @@ def test_conversion_never_crashes_and_only_yields_valid_rows(data: list[Any]) ->
         assert m.quality
         assert all(0 <= p <= 1 for p in m.quality.values())
         Model.from_dict(json.loads(json.dumps(m.to_dict())))  # the cache round-trips
+
+
+@pytest.mark.parametrize("status", [400, 401, 402, 403, 404, 429, 503])
+async def test_http_errors_map_like_every_other_provider_answer(
+    tmp_path: Path, status: int
+) -> None:
+    from tokenplan.errors import ProviderHTTPError
+    from tokenplan.providers.dialects import get_dialect
+    from tokenplan.providers.http import error_for_status
+
+    key = "sk-or-v1-0123456789abcdef0123456789"
+    body = json.dumps({"error": {"message": "boom", "code": status}}).encode()
+    headers = {"retry-after": "7", "x-echo": f"Bearer {key}", "content-type": "application/json"}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, headers=headers, content=body)
+
+    settings = _settings(tmp_path, OPENROUTER_API_KEY=key)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(ProviderHTTPError) as info:
+            await refresh_catalog(settings, client=client)
+    expected = error_for_status(
+        status, body, headers, dialect=get_dialect("openai"), provider="openrouter", model=""
+    )
+    err = info.value
+    assert type(err) is type(expected)
+    assert err.retryable == expected.retryable
+    assert err.retry_after_s == 7
+    assert key not in repr(err.headers) + str(err) + err.body
+    assert f"HTTP {status}" in str(err)

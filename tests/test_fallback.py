@@ -14,8 +14,10 @@ from tokenplan.errors import (
     AllCandidatesFailed,
     AuthenticationError,
     BudgetError,
+    CooledDownError,
     MissingKeyError,
     ModelUnavailableError,
+    ProviderConnectionError,
     ProviderHTTPError,
     RateLimitError,
     UpstreamServerError,
@@ -211,3 +213,93 @@ def test_cooldown_ttl_expires() -> None:
     now[0] = 11
     assert cd.reason("m") is None
     assert cd.reason("other", "e") is None
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _401(model: str) -> AuthenticationError:
+    return AuthenticationError("p1 answered HTTP 401", status_code=401, provider="p1", model=model)
+
+
+async def test_a_cooled_down_candidate_is_reported_as_such_each_rung_once_in_order() -> None:
+    clock = _Clock()
+    cooldowns = Cooldowns(ttl_s=300, clock=clock)
+    a = ScriptedModel([_401("p1/a")])
+    c = ScriptedModel([_503()] * 4)
+    models: dict[str, ChatModel] = {"p1/a": a, "p1/b": ScriptedModel([]), "p2/c": c}
+    fm = _ladder(models, [], cooldowns=cooldowns, policy=RetryPolicy(max_attempts=1))
+    with pytest.raises(AllCandidatesFailed) as first:
+        await fm.complete(REQ)
+    errors = first.value.exceptions
+    assert [type(e) for e in errors] == [AuthenticationError, CooledDownError, UpstreamServerError]
+    assert [getattr(e, "model", None) for e in errors[:2]] == ["p1/a", "p1/b"]
+    skipped = errors[1]
+    assert isinstance(skipped, CooledDownError)
+    assert skipped.cause is errors[0]
+    assert skipped.provider == "p1"
+    assert not skipped.retryable
+    assert str(first.value).count("p1/a") == 1
+    assert str(first.value).count("p1/b") == 1
+
+    # Later calls make no upstream call and say why, with when the endpoint may be tried again.
+    clock.now += 100
+    with pytest.raises(AllCandidatesFailed) as later:
+        await fm.complete(REQ)
+    again = later.value.exceptions
+    assert [type(e) for e in again[:2]] == [CooledDownError, CooledDownError]
+    assert [getattr(e, "model", None) for e in again[:2]] == ["p1/a", "p1/b"]
+    assert len(a.requests) == 1
+    first_skip = again[0]
+    assert isinstance(first_skip, CooledDownError)
+    assert isinstance(first_skip.cause, AuthenticationError)
+    assert first_skip.retry_after_s == pytest.approx(200, abs=5)
+    assert "cooling down" in str(first_skip)
+
+
+async def test_a_connection_failure_skips_the_endpoints_other_rungs_for_this_call() -> None:
+    def refused() -> ProviderConnectionError:
+        return ProviderConnectionError(
+            "p1 at http://127.0.0.1:1/v1: connection failed (connection refused)",
+            provider="p1",
+            model="p1/a",
+        )
+
+    a = ScriptedModel([refused() for _ in range(6)])
+    b = ScriptedModel(["b"])
+    d = ScriptedModel([_503()] * 2 + ["d"])
+    calls: list[str] = []
+    models: dict[str, ChatModel] = {"p1/a": a, "p1/b": b, "p1/c": ScriptedModel([]), "p2/d": d}
+    fm = _ladder(models, calls, policy=RetryPolicy(max_attempts=2))
+    with fast_retries(), pytest.raises(AllCandidatesFailed) as info:
+        await fm.complete(REQ)
+    assert calls == ["p1/a", "p2/d"]  # p1/b and p1/c were never tried
+    assert b.requests == []
+    message = str(info.value)
+    assert message.count("connection refused") == 1  # one line for the endpoint, not one per rung
+    assert "p1/b" in message
+    assert "p1/c" in message
+    assert [getattr(e, "model", None) for e in info.value.exceptions[:3]] == [
+        "p1/a",
+        "p1/b",
+        "p1/c",
+    ]
+    assert len(info.value.exceptions) == 4
+    # Only for that call: the next one tries the endpoint again.
+    with fast_retries():
+        assert (await fm.complete(REQ)).text == "d"
+    assert len(a.requests) == 4
+
+
+async def test_a_connection_lost_after_sending_is_not_endpoint_wide() -> None:
+    dropped = ProviderConnectionError("dropped", provider="p1", model="p1/a", sent=True)
+    b = ScriptedModel(["b"])
+    fm = _ladder(
+        {"p1/a": ScriptedModel([dropped]), "p1/b": b}, [], policy=RetryPolicy(max_attempts=1)
+    )
+    assert (await fm.complete(REQ)).text == "b"

@@ -4,7 +4,9 @@ the stale-connection retry, timeouts, flow control, the pool limit, cancellation
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
+import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -14,7 +16,7 @@ import httpx
 import pytest
 
 from _providers_support import KEY, catalog
-from tokenplan.errors import ProviderConnectionError
+from tokenplan.errors import ProviderConnectionError, ProviderTimeoutError
 from tokenplan.providers.endpoints import find_endpoint, resolve_endpoint
 from tokenplan.providers.h1 import H1Transport, Origin
 from tokenplan.providers.http import HTTPChatModel
@@ -129,28 +131,103 @@ async def test_body_until_close_and_connection_close_header() -> None:
         await transport.aclose()
 
 
-async def test_a_reused_connection_the_server_dropped_is_retried_once_on_a_new_one() -> None:
+async def test_a_post_the_server_read_and_dropped_is_never_sent_twice() -> None:
+    seen: list[bytes] = []
+
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
-        await read_request(reader)
-        writer.write(ok(b"first on %d" % n))
-        await writer.drain()
-        if n == 1:
-            # The keep-alive race: the next request arrives as the server gives up on the
-            # connection, so it is read and dropped without an answer.
-            await read_request(reader)
-            return
         while True:
-            await read_request(reader)
-            writer.write(ok(b"again on %d" % n))
+            _, body = await read_request(reader)
+            seen.append(body)
+            if body == b"second":
+                # The server read the request (and may have acted on it, and billed it), then
+                # the connection died before any answer: the client cannot know, so it must
+                # not send it again.
+                await asyncio.sleep(0.05)
+                return
+            writer.write(ok(b"answer to " + body))
             await writer.drain()
 
     async with raw_server(handler) as server:
         transport = H1Transport()
         origin = Origin("http", "127.0.0.1", server.port)
-        assert (await transport.request(origin, post(origin), timeout_s=5)).content == b"first on 1"
-        retried = await transport.request(origin, post(origin), timeout_s=5)
-        assert retried.content == b"first on 2"
+        first = await transport.request(origin, post(origin, b"first"), timeout_s=5)
+        assert first.content == b"answer to first"
+        with pytest.raises(httpx.RemoteProtocolError):
+            await transport.request(origin, post(origin, b"second"), timeout_s=5)
+        assert seen == [b"first", b"second"]
+        third = await transport.request(origin, post(origin, b"third"), timeout_s=5)
+        assert third.content == b"answer to third"
+        assert seen == [b"first", b"second", b"third"]
         assert server.connections == 2
+        await transport.aclose()
+
+
+async def test_an_idle_connection_the_server_closed_is_replaced_before_sending() -> None:
+    seen: list[bytes] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        _, body = await read_request(reader)
+        seen.append(body)
+        writer.write(ok(b"answer to " + body))  # keep-alive framing, then an idle close
+        await writer.drain()
+
+    async with raw_server(handler) as server:
+        transport = H1Transport()
+        origin = Origin("http", "127.0.0.1", server.port)
+        assert (await transport.request(origin, post(origin, b"a"), timeout_s=5)).status == 200
+        await asyncio.sleep(0.1)  # the server's close arrives while the connection is idle
+        second = await transport.request(origin, post(origin, b"b"), timeout_s=5)
+        assert second.content == b"answer to b"
+        assert seen == [b"a", b"b"]
+        assert server.connections == 2
+        await transport.aclose()
+
+
+def test_idle_connections_are_dropped_before_common_server_idle_timeouts() -> None:
+    # uvicorn and Node close idle keep-alive connections after 5 s; reusing one the server is
+    # closing is the race that loses requests.
+    assert H1Transport().keepalive_s < 5.0
+
+
+async def test_request_timeout_bounds_the_whole_exchange() -> None:
+    body = b"x" * 200
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(body))
+        for i in range(0, len(body), 8):  # a trickle: every wait for data is short
+            writer.write(body[i : i + 8])
+            await writer.drain()
+            await asyncio.sleep(0.1)
+
+    async with raw_server(handler) as server:
+        transport = H1Transport()
+        origin = Origin("http", "127.0.0.1", server.port)
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(httpx.ReadTimeout):
+            await transport.request(origin, post(origin), timeout_s=0.5)
+        assert asyncio.get_running_loop().time() - started < 1.5
+        await transport.aclose()
+
+
+async def test_waiting_for_a_pool_slot_counts_against_the_timeout() -> None:
+    gate = asyncio.Event()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+        await gate.wait()
+
+    async with raw_server(handler) as server:
+        transport = H1Transport(limit=1)
+        origin = Origin("http", "127.0.0.1", server.port)
+        busy = asyncio.ensure_future(transport.request(origin, post(origin), timeout_s=10))
+        await asyncio.sleep(0.05)
+        with pytest.raises(httpx.PoolTimeout):
+            await transport.request(origin, post(origin), timeout_s=0.3)
+        busy.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await busy
+        gate.set()
         await transport.aclose()
 
 
@@ -383,3 +460,148 @@ async def test_bytes_after_a_response_retire_the_connection() -> None:
         assert (await transport.request(origin, post(origin), timeout_s=5)).content == b"answer 2"
         assert server.connections == 2
         await transport.aclose()
+
+
+def _provider(
+    port: int,
+    h1: H1Transport,
+    client: httpx.AsyncClient,
+    *,
+    direct: bool,
+    timeout_s: float = 0.5,
+    connect_timeout_s: float = 10.0,
+) -> HTTPChatModel:
+    endpoint = find_endpoint("openai")
+    assert endpoint is not None
+    env = {"TOKENPLAN_OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1", "OPENAI_API_KEY": KEY}
+    resolved = resolve_endpoint(endpoint, env=env)
+    model = catalog().get("openai/o-mini")
+    return HTTPChatModel(
+        model,
+        resolved,
+        client=client,
+        timeout_s=timeout_s,
+        connect_timeout_s=connect_timeout_s,
+        direct=h1 if direct else None,
+    )
+
+
+async def _call(provider: HTTPChatModel, request: ChatRequest, *, stream: bool) -> None:
+    if stream:
+        async for _ in provider.stream(request):
+            pass
+    else:
+        await provider.complete(request)
+
+
+@pytest.mark.parametrize("direct", [True, False])
+@pytest.mark.parametrize("stream", [False, True])
+async def test_the_call_timeout_bounds_the_whole_call_on_every_path(
+    direct: bool, stream: bool
+) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+        # A server that keeps every single wait short but never finishes in time: the body
+        # (or, for a stream, the response head) trickles in a few bytes at a time.
+        head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+        if not stream:
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 300\r\n\r\n")
+        for i in range(30):
+            if stream and i == 0:
+                writer.write(head)
+            writer.write(b"x-pad-%d: 1\r\n" % i if stream else b"{" * 10)
+            await writer.drain()
+            await asyncio.sleep(0.1)
+
+    async with raw_server(handler) as server:
+        h1 = H1Transport()
+        async with httpx.AsyncClient(transport=h1) as client:
+            provider = _provider(server.port, h1, client, direct=direct)
+            request = ChatRequest.from_prompt("hi", max_tokens=5)
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(ProviderTimeoutError):
+                await _call(provider, request, stream=stream)
+            assert asyncio.get_running_loop().time() - started < 1.5
+
+
+@pytest.mark.parametrize("direct", [True, False])
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_request_lost_after_sending_is_flagged_as_sent(direct: bool, stream: bool) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)  # read, then the connection dies without an answer
+
+    async with raw_server(handler) as server:
+        h1 = H1Transport()
+        async with httpx.AsyncClient(transport=h1) as client:
+            provider = _provider(server.port, h1, client, direct=direct)
+            request = ChatRequest.from_prompt("hi", max_tokens=5)
+            with pytest.raises(ProviderConnectionError) as info:
+                await _call(provider, request, stream=stream)
+        assert info.value.sent is True
+        assert info.value.retryable
+        assert server.connections == 1
+
+    # Nothing listens there any more: refused before anything was sent.
+    async with httpx.AsyncClient(transport=h1) as client:
+        provider = _provider(server.port, h1, client, direct=direct)
+        with pytest.raises(ProviderConnectionError) as refused:
+            await provider.complete(ChatRequest.from_prompt("hi", max_tokens=5))
+    assert refused.value.sent is False
+
+
+async def test_aclose_with_a_busy_connection_keeps_the_pool_limit() -> None:
+    gate = asyncio.Event()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        while True:
+            _, body = await read_request(reader)
+            if body == b"wait":
+                await gate.wait()
+            writer.write(ok(b"0123456789"))
+            await writer.drain()
+
+    async with raw_server(handler) as server:
+        transport = H1Transport(limit=1)
+        origin = Origin("http", "127.0.0.1", server.port)
+        busy = await transport.stream(origin, post(origin, b"busy"), timeout_s=5)
+        await transport.aclose()  # the busy connection is not the pool's to close yet
+        await busy.aclose()  # released: back to the pool, its slot still counted once
+        waiting = [
+            asyncio.ensure_future(transport.request(origin, post(origin, b"wait"), timeout_s=5))
+            for _ in range(2)
+        ]
+        await asyncio.sleep(0.3)
+        assert server.open_now <= 1  # still one connection at a time
+        gate.set()
+        answers = await asyncio.gather(*waiting)
+        assert [a.content for a in answers] == [b"0123456789"] * 2
+        await transport.aclose()
+
+
+@pytest.mark.parametrize("direct", [True, False])
+async def test_a_connect_timeout_is_a_connection_failure_before_sending(direct: bool) -> None:
+    # A listener whose accept queue is full: new connections are never completed.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    try:
+        h1 = H1Transport()
+        async with httpx.AsyncClient(transport=h1) as client:
+            provider = _provider(
+                port, h1, client, direct=direct, timeout_s=5, connect_timeout_s=0.2
+            )
+            with pytest.raises(ProviderConnectionError) as info:
+                await provider.complete(ChatRequest.from_prompt("hi", max_tokens=5))
+        assert info.value.sent is False
+        assert "timed out" in str(info.value)
+    finally:
+        for s in (listener, *fillers):
+            s.close()

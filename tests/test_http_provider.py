@@ -301,3 +301,51 @@ async def test_no_secret_in_errors_or_logs(dialect: str, caplog: pytest.LogCaptu
     texts = [str(err), err.body, repr(err.headers), caplog.text, repr(err)]
     assert all(KEY not in t for t in texts)
     assert "***" in str(err) + err.body
+
+
+def _sse_client(*events: dict[str, object] | str) -> httpx.AsyncClient:
+    """A client whose every answer is a 200 SSE stream of ``events`` (then the body ends)."""
+    import orjson
+
+    body = b"".join(
+        b"data: %s\n\n" % (e.encode() if isinstance(e, str) else orjson.dumps(e)) for e in events
+    )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+
+
+def _chunk(text: str = "", finish: str | None = None) -> dict[str, object]:
+    choice = {"index": 0, "delta": {"content": text} if text else {}, "finish_reason": finish}
+    return {"id": "c1", "choices": [choice]}
+
+
+USAGE = {"id": "c1", "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 40}}
+
+
+async def test_an_openai_stream_cut_after_its_finish_reason_is_truncated() -> None:
+    # The finish reason arrived, but neither the usage chunk nor [DONE]: the bill is unknown.
+    async with _sse_client(_chunk("Paris"), _chunk(finish="stop")) as client:
+        with pytest.raises(ResponseFormatError, match="truncated"):
+            await _stream(http_model("openai/chat-big", client))
+
+
+async def test_an_openai_stream_with_usage_but_no_done_marker_is_complete() -> None:
+    async with _sse_client(_chunk("Paris"), _chunk(finish="stop"), USAGE) as client:
+        text, resp = await _stream(http_model("openai/chat-big", client))
+    assert text == "Paris"
+    assert (resp.usage.input_tokens, resp.usage.output_tokens) == (9, 40)
+
+
+async def test_missing_usage_on_a_reasoning_model_bills_the_whole_output_cap() -> None:
+    # Hidden reasoning is billed as output but never shown: the visible text says nothing
+    # about it, so without usage the call is billed at its cap.
+    request = REQ.model_copy(update={"max_tokens": 500})
+    async with _sse_client(_chunk("Paris"), _chunk(finish="stop"), "[DONE]") as client:
+        _, reasoning = await _stream(http_model("openai/o-mini", client), request)
+        _, plain = await _stream(http_model("openai/chat-big", client), request)
+    assert reasoning.usage.output_tokens == 500
+    assert reasoning.cost_usd == usage_cost(catalog().get("openai/o-mini"), reasoning.usage)
+    assert 0 < plain.usage.output_tokens < 10

@@ -12,6 +12,7 @@ from _providers_support import KEY, asgi_client, catalog, fake_env
 from tokenplan._sync import run_sync
 from tokenplan.errors import (
     AllCandidatesFailed,
+    CooledDownError,
     MissingKeyError,
     ModelUnavailableError,
     UnknownModelError,
@@ -143,7 +144,9 @@ async def test_runtime_fallback_cools_down_and_availability_follows(isolated_env
         assert not rt.available("openai/o-mini")
         with pytest.raises(AllCandidatesFailed) as info:
             await rt.fallback_model(["openai/o-mini"]).complete(REQ)
-        assert isinstance(info.value.exceptions[0], ModelUnavailableError)
+        skipped = info.value.exceptions[0]
+        assert isinstance(skipped, CooledDownError)  # skipped, with the stored cause
+        assert isinstance(skipped.cause, ModelUnavailableError)
     assert [(a.model, a.outcome) for a in sink] == [
         ("openai/o-mini", "error"),
         ("anthropic/claude-t", "ok"),

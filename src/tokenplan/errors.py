@@ -22,9 +22,10 @@ Callers decide from types and fields, never from message text::
     │   │   ├── ModelUnavailableError    400 on the model, 402, 403, 404
     │   │   └── UpstreamServerError      5xx (retryable)
     │   ├── ProviderTimeoutError         (retryable)
-    │   ├── ProviderConnectionError      (retryable)
+    │   ├── ProviderConnectionError      (retryable; .sent: the request may have arrived)
     │   ├── ResponseFormatError(raw)     malformed body or stream (retryable)
-    │   └── ReplayMissError(prompt_key)  the replay provider has no record (benchmarks)
+    │   ├── ReplayMissError(prompt_key)  the replay provider has no record (benchmarks)
+    │   └── CooledDownError(cause, until) skipped: the model or its endpoint is cooling down
     ├── AllCandidatesFailed              also an ExceptionGroup of the per-candidate errors
     ├── AcceptanceError(reason)          an answer failed its step's acceptance check
     └── StepFailedError(step_id)
@@ -52,6 +53,7 @@ __all__ = [
     "AuthenticationError",
     "BudgetError",
     "ConfigError",
+    "CooledDownError",
     "InvalidPlanError",
     "LedgerError",
     "MissingKeyError",
@@ -330,9 +332,20 @@ class ProviderTimeoutError(ProviderError):
 
 
 class ProviderConnectionError(ProviderError):
-    """The connection could not be made or was dropped."""
+    """The connection could not be made or was dropped.
+
+    ``sent`` is true when the failure came after the request was written: the provider may
+    have received it, run it and billed it (the outcome is unknown); false when it never left
+    (connection refused, DNS, TLS).
+    """
 
     retryable = True
+
+    def __init__(
+        self, message: str, *, provider: str = "", model: str = "", sent: bool = False
+    ) -> None:
+        self.sent = sent
+        super().__init__(message, provider=provider, model=model)
 
 
 class ResponseFormatError(ProviderError):
@@ -361,6 +374,54 @@ class ReplayMissError(ProviderError):
         super().__init__(message, provider=provider, model=model)
 
 
+class CooledDownError(ProviderError):
+    """A candidate skipped without a call: it, or its whole endpoint, is out for now.
+
+    ``model`` is the skipped candidate and ``provider`` its endpoint; ``cause`` is the error
+    that took it out (a 404 on the model, a 401 or a refused connection on the endpoint);
+    ``until`` is when it may be tried again (seconds since the epoch), ``None`` when not in
+    this process. ``whole_endpoint`` says the endpoint is out, not just the model;
+    ``this_call`` that it is out for the rest of one call only (it could not be reached).
+    Not retryable.
+    """
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        endpoint: str,
+        cause: ProviderError,
+        until: float | None,
+        whole_endpoint: bool = False,
+        this_call: bool = False,
+    ) -> None:
+        self.cause = cause
+        self.until = until
+        self.whole_endpoint = whole_endpoint
+        self.this_call = this_call
+        what = f"endpoint {endpoint}" if whole_endpoint else "the model"
+        if this_call:
+            text = f"skipped: {what} failed earlier in this call: {cause}"
+        else:
+            if until is None:
+                when = "for the rest of this process"
+            else:
+                import time
+
+                when = "until " + time.strftime("%H:%M:%S UTC", time.gmtime(until))
+            text = f"skipped: {what} is cooling down {when} after: {cause}"
+        super().__init__(text, provider=endpoint, model=model)
+
+    @property
+    def retry_after_s(self) -> float | None:
+        """Seconds until the candidate may be tried again (``None``: not known)."""
+        if self.until is None:
+            return None
+        import time
+
+        return max(0.0, self.until - time.time())
+
+
 class AllCandidatesFailed(TokenplanError, ExceptionGroup):
     """Every model on the ladder failed; ``exceptions`` holds each candidate's error."""
 
@@ -372,8 +433,39 @@ class AllCandidatesFailed(TokenplanError, ExceptionGroup):
         ExceptionGroup.__init__(self, message, list(errors))
 
     def __str__(self) -> str:
-        parts = "; ".join(f"{getattr(e, 'model', '?')}: {e}" for e in self.exceptions)
-        return f"{self.message} ({parts})" if parts else self.message
+        """The summary, then each endpoint's errors; candidates skipped for an error already
+        shown (an endpoint that refused or rejected the key) or failing with the same text are
+        named, not repeated."""
+        groups: dict[str, list[Exception]] = {}
+        for e in self.exceptions:
+            groups.setdefault(getattr(e, "provider", "") or "", []).append(e)
+        parts = []
+        for endpoint, errors in groups.items():
+            shown: list[str] = []
+            seen: list[BaseException] = []
+            texts: set[str] = set()
+            named: list[str] = []
+            unnamed = 0
+            for e in errors:
+                cause = e.cause if isinstance(e, CooledDownError) else e
+                model = getattr(e, "model", "") or ""
+                if any(cause is c for c in seen) or str(e) in texts:
+                    if model:
+                        named.append(model)
+                    else:
+                        unnamed += 1
+                    continue
+                seen.append(cause)
+                texts.add(str(e))
+                shown.append(f"{model}: {e}" if model else str(e))
+            if named:
+                shown.append(f"also skipped: {', '.join(named)}")
+            if unnamed:
+                shown.append(f"{unnamed} more with the same error")
+            text = "; ".join(shown)
+            parts.append(f"[{endpoint}] {text}" if endpoint and len(groups) > 1 else text)
+        detail = " | ".join(parts)
+        return f"{self.message} ({detail})" if detail else self.message
 
     def derive(self, excs: Sequence[Exception]) -> AllCandidatesFailed:  # type: ignore[override]
         return AllCandidatesFailed(self.message, excs)

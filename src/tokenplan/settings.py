@@ -296,8 +296,8 @@ class Settings:
         metadata=_opt("providers.http_transport", "TOKENPLAN_HTTP_TRANSPORT", _transport_name),
     )
     #: Per-endpoint overrides from ``[endpoints.NAME]`` tables (``base_url``, ``api_key_env``).
-    endpoints: Mapping[str, Any] = field(
-        default_factory=dict, metadata=_opt("endpoints", None, _table)
+    endpoints: Mapping[str, Any] = field(  # not in repr: headers and base URLs may hold keys
+        default_factory=dict, repr=False, metadata=_opt("endpoints", None, _table)
     )
     #: Simulator knobs from ``[sim]`` (e.g. ``failure_rate = {budget = 0.1}``).
     sim: Mapping[str, Any] = field(default_factory=dict, metadata=_opt("sim", None, _table))

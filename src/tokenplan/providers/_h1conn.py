@@ -9,7 +9,9 @@ exceptions, set on the waiter by the callbacks.
 from __future__ import annotations
 
 import asyncio
+import select
 from collections import deque
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import httptools
@@ -18,7 +20,7 @@ import httpx
 if TYPE_CHECKING:
     from tokenplan.providers.h1 import Origin
 
-__all__ = ["H1Response", "header_map"]
+__all__ = ["ClosedBeforeUse", "H1Response", "header_map"]
 
 #: Response bytes buffered before the socket stops being read (flow control).
 _HIGH_WATER = 1 << 20
@@ -37,9 +39,22 @@ class H1Response:
     def header_map(self) -> dict[str, str]:
         return header_map(self.headers)
 
+    async def read(self) -> bytes:
+        return self.content
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        yield self.content
+
+    async def aclose(self) -> None:
+        return None
+
 
 def header_map(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
+
+
+class ClosedBeforeUse(httpx.RemoteProtocolError):
+    """The connection was found closed before any byte of the request was written to it."""
 
 
 def _expire(fut: asyncio.Future[Any]) -> None:
@@ -168,19 +183,38 @@ class Connection(asyncio.Protocol):
             waiter.set_exception(exc)
 
     def send(self, data: bytes) -> None:
+        """Write a request; :class:`ClosedBeforeUse` if the connection is known to be dead
+        (nothing was written, so the request may go out on another connection)."""
         self._reset()
         transport = self.transport
-        if self.closed or transport is None or transport.is_closing():
-            self.error = httpx.RemoteProtocolError("the connection was closed before use")
+        if self.closed or transport is None or transport.is_closing() or self._peer_closed():
+            self.close()
+            self.error = ClosedBeforeUse("the connection was closed before use")
             raise self.error
         transport.write(data)
 
-    async def _wait(self, timeout_s: float | None) -> None:
+    def _peer_closed(self) -> bool:
+        """Whether a reused connection has something to read before we wrote anything: the
+        server's close (or stray bytes), not yet seen by the event loop. Either way it cannot
+        carry a request."""
+        if not self.served or self.transport is None:
+            return False
+        sock = self.transport.get_extra_info("socket")
+        if sock is None:
+            return False
+        try:
+            readable, _, _ = select.select([sock], (), (), 0)
+        except (OSError, ValueError):  # a descriptor select cannot watch: assume it is alive
+            return False
+        return bool(readable)
+
+    async def _wait(self, deadline: float | None) -> None:
+        """Wait for the next callback; ``deadline`` is in event loop time."""
         if self.error is not None:
             raise self.error
         fut: asyncio.Future[None] = self.loop.create_future()
         self._waiter = fut
-        handle = self.loop.call_later(timeout_s, _expire, fut) if timeout_s else None
+        handle = self.loop.call_at(deadline, _expire, fut) if deadline is not None else None
         try:
             await fut
         finally:
@@ -188,21 +222,22 @@ class Connection(asyncio.Protocol):
             if handle is not None:
                 handle.cancel()
 
-    async def read_head(self, timeout_s: float | None) -> None:
+    async def read_head(self, deadline: float | None) -> None:
         while not self._head_done:
-            await self._wait(timeout_s)
+            await self._wait(deadline)
 
-    async def read_all(self, timeout_s: float | None) -> bytes:
+    async def read_all(self, deadline: float | None) -> bytes:
         while not self.complete:
-            await self._wait(timeout_s)
+            await self._wait(deadline)
         return self.take()
 
     async def next_chunk(self, timeout_s: float | None) -> bytes | None:
-        """The body bytes buffered so far (waiting for some), or ``None`` at the end."""
+        """The body bytes buffered so far (waiting up to ``timeout_s`` for some), or ``None``
+        at the end."""
         while not self.chunks:
             if self.complete:
                 return None
-            await self._wait(timeout_s)
+            await self._wait(self.loop.time() + timeout_s if timeout_s else None)
         return self.take()
 
     def take(self) -> bytes:

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from tokenplan.errors import ProviderError
+from tokenplan.errors import CooledDownError, ProviderError
 
 __all__ = ["Cooldowns"]
 
@@ -54,6 +54,28 @@ class Cooldowns:
                     del table[key]
                     continue
                 return error
+        return None
+
+    def check(self, model_id: str, endpoint: str | None = None) -> CooledDownError | None:
+        """A :class:`~tokenplan.errors.CooledDownError` for ``model_id`` if it (or its
+        ``endpoint``) is out: the candidate, the cause, and when it may be tried again."""
+        with self._lock:
+            for table, key in ((self._endpoints, endpoint), (self._models, model_id)):
+                if key is None or key not in table:
+                    continue
+                since, error = table[key]
+                now = self._clock()
+                if self.ttl_s is not None and now - since >= self.ttl_s:
+                    del table[key]
+                    continue
+                until = None if self.ttl_s is None else time.time() + (since + self.ttl_s - now)
+                return CooledDownError(
+                    model=model_id,
+                    endpoint=endpoint or error.provider,
+                    cause=error,
+                    until=until,
+                    whole_endpoint=table is self._endpoints,
+                )
         return None
 
     def clear(self) -> None:

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from tokenplan.errors import ConfigError
+from tokenplan.errors import ConfigError, register_secret
 
 if TYPE_CHECKING:
     from tokenplan.catalog.model import Model
@@ -35,6 +35,7 @@ __all__ = [
     "Endpoint",
     "ResolvedEndpoint",
     "base_url_env_var",
+    "display_url",
     "endpoint_for_model",
     "find_endpoint",
     "resolve_endpoint",
@@ -64,7 +65,7 @@ class Endpoint:
     key_env: tuple[str, ...] = ()
     needs_key: bool = True
     local: bool = False
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # may hold keys
     aliases: tuple[str, ...] = ()
     max_tokens_field: str = "max_tokens"
     stream_usage: bool = True
@@ -206,11 +207,23 @@ def _str(table: Mapping[str, Any], key: str, name: str) -> str:
     return value
 
 
+#: Header names whose values are credentials (``authorization``, ``api-key``, ``x-api-key``,
+#: ``x-auth-token``, ...): they are registered with :func:`tokenplan.errors.redact`.
+_SECRET_HEADER_WORDS = ("authorization", "key", "token", "secret", "password", "cookie")
+
+
 def _headers(table: Mapping[str, Any], name: str) -> dict[str, str]:
     headers = table.get("headers", {})
     if not isinstance(headers, Mapping) or not all(isinstance(v, str) for v in headers.values()):
         raise ConfigError(f"config: endpoints.{name}.headers: expected a table of strings")
-    return {str(k).lower(): v for k, v in headers.items()}
+    lowered = {str(k).lower(): v for k, v in headers.items()}
+    for key, value in lowered.items():
+        if any(word in key for word in _SECRET_HEADER_WORDS):
+            register_secret(value)
+            scheme, _, token = value.partition(" ")
+            if token and scheme.isalpha():  # "Bearer abc...": the token alone may be echoed
+                register_secret(token.strip())
+    return lowered
 
 
 def endpoint_for_model(model: Model, overrides: Mapping[str, Any] | None = None) -> Endpoint:
@@ -243,7 +256,9 @@ class ResolvedEndpoint:
     """An endpoint with its base URL and key resolved for one invocation.
 
     ``base_url_source`` is ``env``, ``config``, ``model`` or ``default``; ``key_source`` is the
-    env var name, ``keys-file`` or ``""``. The key never appears in ``repr``.
+    env var name, ``keys-file`` or ``""``. ``base_url`` never holds credentials: a
+    ``user:password@`` in the configured URL is moved to ``basic_auth`` (sent as HTTP Basic
+    auth). Neither the key nor ``basic_auth`` appears in ``repr``.
     """
 
     endpoint: Endpoint
@@ -251,6 +266,7 @@ class ResolvedEndpoint:
     base_url_source: str
     api_key: str | None = field(default=None, repr=False)
     key_source: str = ""
+    basic_auth: tuple[str, str] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -295,4 +311,35 @@ def resolve_endpoint(
         value = stored_keys.get(endpoint.name, "").strip()
         if value:
             key, key_source = value, "keys-file"
-    return ResolvedEndpoint(endpoint, base_url.rstrip("/"), source, key, key_source)
+    base_url, basic_auth = _split_userinfo(base_url.rstrip("/"))
+    return ResolvedEndpoint(endpoint, base_url, source, key, key_source, basic_auth)
+
+
+def _split_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``url`` without its ``user:password@`` part, and that part (percent-decoded)."""
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url, None  # an invalid URL: reported (without its text) when first used
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    user, password = unquote(user), unquote(password)
+    register_secret(password)
+    register_secret(userinfo)
+    return parts._replace(netloc=hostport).geturl(), (user, password)
+
+
+def display_url(url: str) -> str:
+    """``url`` as it may be shown in messages and logs: no ``user:password@``, no query."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<invalid URL>"
+    netloc = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=netloc, query="", fragment="").geturl()

@@ -11,6 +11,12 @@ catalog ids (best candidate first, as the router ranks them). For each rung it:
   so its other models are skipped too; then, or when retries run out, fails over to the next
   rung. A non-retryable 4xx (bad request) and a :class:`~tokenplan.errors.BudgetError` for
   this rung also move on: the next model may accept the request or fit the budget.
+* when the endpoint cannot be reached at all (connection refused, DNS, TLS, a bad base URL:
+  a :class:`~tokenplan.errors.ProviderConnectionError` raised before the request was sent),
+  skips that endpoint's other rungs for the rest of the call.
+
+A skipped rung is recorded as a :class:`~tokenplan.errors.CooledDownError` naming that rung,
+its endpoint, the cause and when it may be tried again, never as the cause itself.
 
 Streams fail over only while nothing has been yielded; after the first chunk an error
 propagates (the caller has already shown part of an answer). The first chunk yielded carries
@@ -32,7 +38,9 @@ from tokenplan.errors import (
     AllCandidatesFailed,
     AuthenticationError,
     BudgetError,
+    CooledDownError,
     ModelUnavailableError,
+    ProviderConnectionError,
     ProviderError,
     TokenplanError,
 )
@@ -83,8 +91,9 @@ class FallbackModel:
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
         errors: list[Exception] = []
+        unreachable: dict[str, ProviderError] = {}
         for model_id in self.ladder:
-            model = self._candidate(model_id, errors)
+            model = self._candidate(model_id, errors, unreachable)
             if model is None:
                 continue
             rung_request = _for_model(request, model_id)
@@ -98,7 +107,7 @@ class FallbackModel:
                     errors.append(exc)
                     break
                 except ProviderError as exc:
-                    delay = self._after_failure(model_id, exc, attempt, started)
+                    delay = self._after_failure(model_id, exc, attempt, started, unreachable)
                     if delay is None:
                         errors.append(exc)
                         break
@@ -107,8 +116,9 @@ class FallbackModel:
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
         errors: list[Exception] = []
+        unreachable: dict[str, ProviderError] = {}
         for model_id in self.ladder:
-            model = self._candidate(model_id, errors)
+            model = self._candidate(model_id, errors, unreachable)
             if model is None:
                 continue
             rung_request = _for_model(request, model_id)
@@ -134,7 +144,7 @@ class FallbackModel:
                 except ProviderError as exc:
                     if yielded:
                         raise
-                    delay = self._after_failure(model_id, exc, attempt, started)
+                    delay = self._after_failure(model_id, exc, attempt, started, unreachable)
                     if delay is None:
                         errors.append(exc)
                         break
@@ -143,14 +153,26 @@ class FallbackModel:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _candidate(self, model_id: str, errors: list[Exception]) -> ChatModel | None:
-        if self.cooldowns is not None:
-            endpoint = self._endpoint_of(model_id) if self._endpoint_of else None
-            reason = self.cooldowns.reason(model_id, endpoint)
-            if reason is not None:
-                log.info("candidate_skipped", extra={"model": model_id, "reason": "cooldown"})
-                errors.append(reason)
-                return None
+    def _candidate(
+        self, model_id: str, errors: list[Exception], unreachable: dict[str, ProviderError]
+    ) -> ChatModel | None:
+        endpoint = self._endpoint_of(model_id) if self._endpoint_of else None
+        skipped: CooledDownError | None = None
+        if endpoint is not None and endpoint in unreachable:
+            skipped = CooledDownError(
+                model=model_id,
+                endpoint=endpoint,
+                cause=unreachable[endpoint],
+                until=None,
+                whole_endpoint=True,
+                this_call=True,
+            )
+        elif self.cooldowns is not None:
+            skipped = self.cooldowns.check(model_id, endpoint)
+        if skipped is not None:
+            log.info("candidate_skipped", extra={"model": model_id, "reason": "cooldown"})
+            errors.append(skipped)
+            return None
         try:
             return self._factory(model_id)
         except TokenplanError as exc:
@@ -159,9 +181,20 @@ class FallbackModel:
             return None
 
     def _after_failure(
-        self, model_id: str, exc: ProviderError, attempt: int, started: float
+        self,
+        model_id: str,
+        exc: ProviderError,
+        attempt: int,
+        started: float,
+        unreachable: dict[str, ProviderError],
     ) -> float | None:
         """Register cooldowns; the delay before retrying this model, or ``None`` to move on."""
+        if isinstance(exc, ProviderConnectionError) and not exc.sent:
+            # Nothing reached the server: the endpoint itself is unreachable (refused, DNS,
+            # TLS, bad URL), which no other model on it will change during this call.
+            endpoint = exc.provider or (self._endpoint_of(model_id) if self._endpoint_of else "")
+            if endpoint:
+                unreachable[endpoint] = exc
         if self.cooldowns is not None:
             if isinstance(exc, ModelUnavailableError):
                 self.cooldowns.cool_model(model_id, exc)

@@ -10,8 +10,10 @@ objects, which cost more CPU than the exchange itself against a fast server.
 What it does: keep-alive connection pooling per origin (``limit`` connections in all, idle ones
 dropped after ``keepalive_s`` or when the server closes them), TLS with httpx's default context,
 ``content-length``, chunked and read-until-close bodies, read flow control for large bodies,
-and one transparent retry when a *reused* connection turns out to have been closed by the
-server before it answered anything (the keep-alive race). It does not follow redirects, speak
+and one timeout per exchange that bounds all of it. A request is written at most once: a pooled
+connection found closed before sending is replaced, but a connection that dies after the
+request went out is an error, never a silent re-send (the server may have acted on the POST
+and billed it; the caller's retry policy decides). It does not follow redirects, speak
 HTTP/2 or use proxies (httpx ignores proxy variables when a transport is given, as with any
 custom transport). It needs an asyncio event loop (uvloop included).
 
@@ -30,7 +32,7 @@ from typing import Any
 
 import httpx
 
-from tokenplan.providers._h1conn import Connection, H1Response, header_map
+from tokenplan.providers._h1conn import ClosedBeforeUse, Connection, H1Response, header_map
 
 __all__ = ["H1Response", "H1Stream", "H1Transport", "Origin"]
 
@@ -62,6 +64,11 @@ class Origin:
 
     def __repr__(self) -> str:
         return f"Origin({self.scheme}://{self.host_header})"
+
+
+def _pool_timeout(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(httpx.PoolTimeout("timed out waiting for a free connection"))
 
 
 class H1Stream:
@@ -99,21 +106,22 @@ class H1Transport(httpx.AsyncBaseTransport):
     """HTTP/1.1 keep-alive connection pool; see the module docstring.
 
     ``limit`` caps open connections over all origins (a request beyond it waits for one);
-    ``keepalive_s`` is how long an idle connection is kept; ``ssl_context`` defaults to httpx's
-    (certifi roots).
+    ``keepalive_s`` is how long an idle connection is kept (below the 5 s after which uvicorn
+    and Node close idle connections, so a reused one is rarely closing as we write);
+    ``ssl_context`` defaults to httpx's (certifi roots).
     """
 
     def __init__(
         self,
         *,
         limit: int = 512,
-        keepalive_s: float = 30.0,
+        keepalive_s: float = 4.0,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if limit < 1:
             raise ValueError("limit must be at least 1")
         self._limit = limit
-        self._keepalive_s = keepalive_s
+        self.keepalive_s = keepalive_s
         self._ssl = ssl_context
         self._idle: dict[tuple[str, str, int], list[Connection]] = {}
         self._open = 0
@@ -132,12 +140,14 @@ class H1Transport(httpx.AsyncBaseTransport):
     ) -> H1Response:
         """Send ``data`` (a whole HTTP/1.1 request) and read the whole response.
 
-        ``timeout_s`` bounds the wait for each piece of the response; ``connect_timeout_s``
-        the connection set-up.
+        ``timeout_s`` bounds the whole exchange: waiting for a pool slot, connecting, sending
+        and reading every byte of the answer (``httpx.PoolTimeout``, ``ConnectTimeout`` or
+        ``ReadTimeout`` past it); ``connect_timeout_s`` bounds the connection set-up alone.
         """
-        conn = await self._exchange(origin, data, timeout_s, connect_timeout_s)
+        deadline = self._deadline(timeout_s)
+        conn = await self._exchange(origin, data, deadline, connect_timeout_s)
         try:
-            content = await conn.read_all(timeout_s)
+            content = await conn.read_all(deadline)
         except BaseException:
             conn.close()
             self._release(conn)
@@ -154,39 +164,44 @@ class H1Transport(httpx.AsyncBaseTransport):
         timeout_s: float | None,
         connect_timeout_s: float | None = None,
     ) -> H1Stream:
-        """Send ``data`` and return once the response head has arrived."""
-        conn = await self._exchange(origin, data, timeout_s, connect_timeout_s)
+        """Send ``data`` and return once the response head has arrived.
+
+        ``timeout_s`` bounds everything up to the head (as for :meth:`request`), then each
+        wait for a further piece of the body.
+        """
+        conn = await self._exchange(origin, data, self._deadline(timeout_s), connect_timeout_s)
         return H1Stream(self, conn, timeout_s)
+
+    def _deadline(self, timeout_s: float | None) -> float | None:
+        return asyncio.get_running_loop().time() + timeout_s if timeout_s else None
 
     async def _exchange(
         self,
         origin: Origin,
         data: bytes,
-        timeout_s: float | None,
+        deadline: float | None,
         connect_timeout_s: float | None,
     ) -> Connection:
-        """A connection whose response head to ``data`` has been read."""
-        conn = await self._acquire(origin, connect_timeout_s or timeout_s)
+        """A connection whose response head to ``data`` has been read.
+
+        A request is sent at most once: a connection found dead *before* anything was written
+        is replaced, but once the bytes went out, a failure is raised, since the server may
+        have received and acted on the request (and billed it).
+        """
+        conn = await self._acquire(origin, connect_timeout_s, deadline)
         try:
             conn.send(data)
-            await conn.read_head(timeout_s)
-            return conn
-        except (httpx.RemoteProtocolError, httpx.ReadError):
-            stale = conn.served > 0 and not conn.received
-            conn.close()
+        except ClosedBeforeUse:
             self._release(conn)
-            if not stale:
+            conn = await self._acquire(origin, connect_timeout_s, deadline, fresh=True)
+            try:
+                conn.send(data)
+            except BaseException:
+                conn.close()
+                self._release(conn)
                 raise
-        except BaseException:
-            conn.close()
-            self._release(conn)
-            raise
-        # The server closed an idle keep-alive connection as we reused it: it never saw the
-        # request, so sending it once more on a new connection is safe.
-        conn = await self._acquire(origin, connect_timeout_s or timeout_s, fresh=True)
         try:
-            conn.send(data)
-            await conn.read_head(timeout_s)
+            await conn.read_head(deadline)
         except BaseException:
             conn.close()
             self._release(conn)
@@ -196,7 +211,12 @@ class H1Transport(httpx.AsyncBaseTransport):
     # -- the pool -----------------------------------------------------------------------------
 
     async def _acquire(
-        self, origin: Origin, connect_timeout_s: float | None, *, fresh: bool = False
+        self,
+        origin: Origin,
+        connect_timeout_s: float | None,
+        deadline: float | None,
+        *,
+        fresh: bool = False,
     ) -> Connection:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
@@ -208,23 +228,19 @@ class H1Transport(httpx.AsyncBaseTransport):
                 now = loop.time()
                 while idle:
                     conn = idle.pop()
-                    if not conn.closed and now - conn.idle_since < self._keepalive_s:
+                    if not conn.closed and now - conn.idle_since < self.keepalive_s:
                         conn.busy = True
                         return conn
                     self._discard(conn)
             if self._open < self._limit or self._close_one_idle():
                 break
             # Every slot is busy: wait for a connection to come back or to close.
-            waiter: asyncio.Future[None] = loop.create_future()
-            self._slot_waiters.append(waiter)
-            try:
-                await waiter
-            except BaseException:
-                if waiter in self._slot_waiters:
-                    self._slot_waiters.remove(waiter)
-                elif waiter.done() and not waiter.cancelled():
-                    self._wake_slot()  # woken and cancelled at once: pass the turn on
-                raise
+            await self._wait_for_slot(loop, deadline)
+        if deadline is not None:
+            left = deadline - loop.time()
+            if left <= 0:
+                raise httpx.PoolTimeout("timed out waiting for a connection")
+            connect_timeout_s = min(connect_timeout_s or left, left)
         self._open += 1
         try:
             conn = await self._connect(loop, origin, connect_timeout_s)
@@ -234,6 +250,22 @@ class H1Transport(httpx.AsyncBaseTransport):
             raise
         conn.busy = True
         return conn
+
+    async def _wait_for_slot(self, loop: asyncio.AbstractEventLoop, deadline: float | None) -> None:
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._slot_waiters.append(waiter)
+        timer = loop.call_at(deadline, _pool_timeout, waiter) if deadline is not None else None
+        try:
+            await waiter
+        except BaseException:
+            if waiter in self._slot_waiters:
+                self._slot_waiters.remove(waiter)
+            elif waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self._wake_slot()  # woken and cancelled at once: pass the turn on
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     async def _connect(
         self, loop: asyncio.AbstractEventLoop, origin: Origin, timeout_s: float | None
@@ -310,11 +342,11 @@ class H1Transport(httpx.AsyncBaseTransport):
         self._slot_waiters.clear()
 
     async def aclose(self) -> None:
+        """Close the idle connections; busy ones stay counted and close when released."""
         for idle in self._idle.values():
-            for conn in idle:
-                conn.close()
+            while idle:
+                self._discard(idle.pop())
         self._idle.clear()
-        self._open = 0
 
     # -- httpx.AsyncBaseTransport -------------------------------------------------------------
 

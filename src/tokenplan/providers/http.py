@@ -1,57 +1,33 @@
 """The HTTP provider: one :class:`~tokenplan.providers.base.ChatModel` per catalog model, speaking
 its endpoint's wire dialect over the runtime's shared ``httpx.AsyncClient``.
 
-This is the boundary where the outside world's failures become :mod:`tokenplan.errors` types:
-
-=====================================  ==============================================
-HTTP 429                               :class:`~tokenplan.errors.RateLimitError`
-HTTP 401                               :class:`~tokenplan.errors.AuthenticationError`
-HTTP 402, 403, 404, 400 on the model   :class:`~tokenplan.errors.ModelUnavailableError`
-HTTP 5xx (Anthropic's 529 included)    :class:`~tokenplan.errors.UpstreamServerError`
-other HTTP 3xx / 4xx                   :class:`~tokenplan.errors.ProviderHTTPError`
-                                       (retryable for 408, 409 and 425 only)
-error event inside a 200 stream        the class its status would have had
-httpx timeouts / deadline passed       :class:`~tokenplan.errors.ProviderTimeoutError`
-connect / read / protocol errors       :class:`~tokenplan.errors.ProviderConnectionError`
-bad JSON, truncated stream             :class:`~tokenplan.errors.ResponseFormatError`
-=====================================  ==============================================
-
-Decisions use status codes and the vendors' structured error fields, never message text.
+This is the boundary where the outside world's failures become :mod:`tokenplan.errors` types
+(the table is in :mod:`tokenplan.providers.http_errors`). Every call goes through one request
+path, :meth:`HTTPChatModel._send`, with one deadline, whichever transport is underneath.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Protocol
 
 import anyio
 import httpx
 import orjson
 
-from tokenplan.errors import (
-    AuthenticationError,
-    ModelUnavailableError,
-    ProviderConnectionError,
-    ProviderError,
-    ProviderHTTPError,
-    ProviderTimeoutError,
-    RateLimitError,
-    ResponseFormatError,
-    UpstreamServerError,
-    redact,
-)
+from tokenplan.errors import ConfigError, ProviderHTTPError, register_secret
 from tokenplan.pricing import usage_cost
 from tokenplan.providers.dialects import (
     InStreamError,
     MalformedPayload,
     Parsed,
-    WireDialect,
     WireRequest,
     get_dialect,
 )
 from tokenplan.providers.h1 import H1Transport, Origin
+from tokenplan.providers.http_errors import ErrorFactory, error_for_status
 from tokenplan.providers.sse import SSEDecoder
 from tokenplan.tokens import estimate_messages_tokens, estimate_tokens
 from tokenplan.types import ChatRequest, ChatResponse, StreamChunk, Usage
@@ -64,54 +40,12 @@ __all__ = ["HTTPChatModel", "error_for_status"]
 
 log = logging.getLogger(__name__)
 
-_RETRYABLE_4XX = frozenset({408, 409, 425})
 _USER_AGENT = "tokenplan/0.1"
 
 
-def error_for_status(
-    status: int,
-    body: bytes | str,
-    headers: Mapping[str, str],
-    *,
-    dialect: WireDialect,
-    provider: str,
-    model: str,
-) -> ProviderHTTPError:
-    """The typed error for an HTTP error answer (see the module docstring's table)."""
-    raw = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    try:
-        parsed: Any = orjson.loads(raw) if raw else None
-    except orjson.JSONDecodeError:
-        parsed = None
-    info = dialect.error_info(status, parsed)
-    hdrs = {k.lower(): redact(v, limit=1000) for k, v in headers.items()}
-    if info.retry_after_s is not None and not ("retry-after" in hdrs or "retry-after-ms" in hdrs):
-        # The body's structured retry hint (Gemini RetryInfo) stands in for the missing header.
-        hdrs["retry-after"] = format(info.retry_after_s, "g")
-    message = f"{provider} answered HTTP {status}"
-    if info.kind:
-        message += f" ({info.kind})"
-    if info.message:
-        message += f": {info.message}"
-    cls: type[ProviderHTTPError]
-    if status == 429:
-        cls = RateLimitError
-    elif status == 401:
-        cls = AuthenticationError
-    elif status in (402, 403, 404) or (status == 400 and info.on_model):
-        cls = ModelUnavailableError
-    elif status >= 500:
-        cls = UpstreamServerError
-    else:
-        cls = ProviderHTTPError
-    err = cls(message, status_code=status, body=raw, headers=hdrs, provider=provider, model=model)
-    if cls is ProviderHTTPError and status in _RETRYABLE_4XX:
-        err.retryable = True
-    return err
-
-
 class _Body(Protocol):
-    """A streamed response whose head has arrived (either way to the server)."""
+    """A response whose head has arrived (whichever way it came); for a non-streamed call its
+    body has been read too."""
 
     @property
     def status(self) -> int: ...
@@ -145,16 +79,29 @@ class _HttpxBody:
         await self._response.aclose()
 
 
+class _Target:
+    """One URL of the endpoint, parsed once (httpx's per-request URL parsing and merging is a
+    large share of a call's CPU against a fast server), with its request heads for the direct
+    path built on first use."""
+
+    __slots__ = ("heads", "url")
+
+    def __init__(self, url: httpx.URL) -> None:
+        self.url = url
+        self.heads: dict[bool, tuple[Origin, bytes]] = {}
+
+
 class HTTPChatModel:
     """Answers requests for one catalog ``model`` through one resolved endpoint.
 
-    ``timeout_s`` bounds a whole non-streamed call and, for streams, the wait for the response
-    headers and for each further piece of the body; a request's own ``timeout_s`` wins.
+    ``timeout_s`` (a request's own ``timeout_s`` wins) bounds a whole non-streamed call:
+    waiting for a pooled connection, connecting, sending and reading the whole answer. For a
+    stream it bounds the same up to the response headers, then each wait for a further piece.
 
     ``direct`` is the :class:`~tokenplan.providers.h1.H1Transport` under ``client``, when it is
     one (the runtime passes it): requests then go straight to it with a request head prebuilt
-    per URL, skipping httpx's request/response objects. The wire bytes, timeouts, errors and
-    their translation are the same either way.
+    per URL, skipping httpx's request/response objects. The wire bytes, the deadline, errors
+    and their translation are the same either way.
     """
 
     def __init__(
@@ -171,6 +118,12 @@ class HTTPChatModel:
         self.endpoint = endpoint
         self.provider = endpoint.name
         self._dialect = get_dialect(endpoint.endpoint.dialect)
+        self._errors = ErrorFactory(
+            dialect=self._dialect,
+            provider=self.provider,
+            model=model.id,
+            base_url=endpoint.base_url,
+        )
         self._client = client
         self._timeout_s = timeout_s
         self._connect_timeout_s = connect_timeout_s
@@ -180,44 +133,54 @@ class HTTPChatModel:
             **self._dialect.auth_headers(endpoint.api_key),
             **endpoint.endpoint.headers,
         }
+        if endpoint.basic_auth is not None:
+            self._headers["authorization"] = self._basic_auth(endpoint)
         self._stream_headers = {**self._headers, "accept": "text/event-stream"}
-        self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], httpx.URL] = {}
+        self._targets: dict[tuple[str, tuple[tuple[str, str], ...]], _Target] = {}
         self._timeouts: dict[float, dict[str, float | None]] = {}
         self._direct = direct
-        self._heads: dict[tuple[Any, ...], tuple[Origin, bytes]] = {}
 
     def __repr__(self) -> str:
         return f"HTTPChatModel({self.model.id!r}, endpoint={self.provider!r})"
+
+    def _basic_auth(self, endpoint: ResolvedEndpoint) -> str:
+        """HTTP Basic auth from the base URL's ``user:password@`` (the same on every transport)."""
+        import base64
+
+        assert endpoint.basic_auth is not None
+        if "authorization" in self._headers:
+            raise ConfigError(
+                f"endpoint {self.provider}: the base URL carries user:password and the endpoint "
+                "also sends an authorization header (its API key or a configured header); "
+                "keep only one of them"
+            )
+        user, password = endpoint.basic_auth
+        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        register_secret(token)
+        return f"Basic {token}"
 
     # -- the ChatModel protocol ---------------------------------------------------------------
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
         wire = self._dialect.build(request, self.model, self.endpoint.endpoint, stream=False)
-        timeout_s = request.timeout_s or self._timeout_s
         started = time.perf_counter()
-        if self._direct is not None:
-            status, content, headers = await self._post_direct(wire, timeout_s)
-        else:
-            status, content, headers = await self._post_httpx(wire, timeout_s)
-        if status >= 300:  # redirects are not followed: a wrong base URL
-            raise self._status_error(status, content, headers())
+        body = await self._send(wire, stream=False, timeout_s=request.timeout_s or self._timeout_s)
+        content = await body.read()  # already read within the deadline
+        if body.status >= 300:  # redirects are not followed: a wrong base URL
+            raise self._status_error(body.status, content, body.header_map())
         parser = self._dialect.parser()
         try:
             parser.feed_body(orjson.loads(content))
         except orjson.JSONDecodeError as exc:
-            raise self._format_error("response body is not valid JSON", content) from exc
+            raise self._errors.format("response body is not valid JSON", content) from exc
         except MalformedPayload as exc:
-            raise self._format_error(exc.reason, exc.raw) from exc
+            raise self._errors.format(exc.reason, exc.raw) from exc
         return self._finish(parser.result(), request, started)
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
         wire = self._dialect.build(request, self.model, self.endpoint.endpoint, stream=True)
-        timeout_s = request.timeout_s or self._timeout_s
         started = time.perf_counter()
-        if self._direct is not None:
-            body: _Body = await self._open_direct(wire, timeout_s)
-        else:
-            body = await self._open_httpx(wire, timeout_s)
+        body = await self._send(wire, stream=True, timeout_s=request.timeout_s or self._timeout_s)
         try:
             if body.status >= 300:
                 raise self._status_error(body.status, await body.read(), body.header_map())
@@ -233,123 +196,86 @@ class HTTPChatModel:
                 if delta:
                     yield StreamChunk(delta=delta)
             if not parser.done:
-                raise self._format_error("stream ended before its end marker (truncated)", "")
+                raise self._errors.format("stream ended before its end marker (truncated)", "")
             yield StreamChunk(response=self._finish(parser.result(), request, started))
         except httpx.HTTPError as exc:
-            raise self._translate(exc) from exc
+            raise self._errors.transport(exc) from exc
         except MalformedPayload as exc:
-            raise self._format_error(exc.reason, exc.raw) from exc
+            raise self._errors.format(exc.reason, exc.raw) from exc
         except InStreamError as exc:
             raise self._status_error(exc.status, exc.raw, {}) from None
         finally:
             await body.aclose()
 
-    # -- the two ways to the server -----------------------------------------------------------
+    # -- the one way to the server ------------------------------------------------------------
 
-    async def _post_direct(
-        self, wire: WireRequest, timeout_s: float
-    ) -> tuple[int, bytes, Callable[[], Mapping[str, str]]]:
-        """POST on the runtime's :class:`H1Transport` without httpx objects (the hot path)."""
-        assert self._direct is not None
-        origin, head = self._head(wire, stream=False)
-        content = orjson.dumps(wire.body)
-        try:
-            response = await self._direct.request(
-                origin,
-                b"%s%d\r\n\r\n%s" % (head, len(content), content),
-                timeout_s=timeout_s,
-                connect_timeout_s=min(self._connect_timeout_s, timeout_s),
-            )
-        except httpx.TimeoutException:
-            raise self._timeout(timeout_s) from None
-        except httpx.HTTPError as exc:
-            raise self._translate(exc) from exc
-        return response.status, response.content, response.header_map
+    async def _send(self, wire: WireRequest, *, stream: bool, timeout_s: float) -> _Body:
+        """POST ``wire``; return at the response head (``stream``) or with the whole body read.
 
-    async def _post_httpx(
-        self, wire: WireRequest, timeout_s: float
-    ) -> tuple[int, bytes, Callable[[], Mapping[str, str]]]:
+        One deadline, ``timeout_s`` from now, covers the wait for a pooled connection, the
+        connection set-up, sending and reading (up to the head for a stream). On the runtime's
+        :class:`H1Transport` the request bytes go to it directly (the hot path: its own timer,
+        no cancel scope); any other transport goes through httpx under a cancel scope.
+        """
+        target = self._target(wire)
         try:
-            http_request = self._request(wire, timeout_s, self._headers)
+            if self._direct is not None:
+                origin, head = self._head(target, stream=stream)
+                content = orjson.dumps(wire.body)
+                data = b"%s%d\r\n\r\n%s" % (head, len(content), content)
+                connect_s = min(self._connect_timeout_s, timeout_s)
+                if stream:
+                    return await self._direct.stream(
+                        origin, data, timeout_s=timeout_s, connect_timeout_s=connect_s
+                    )
+                return await self._direct.request(
+                    origin, data, timeout_s=timeout_s, connect_timeout_s=connect_s
+                )
+            http_request = self._request(target, wire, timeout_s, stream=stream)
             with anyio.fail_after(timeout_s):
-                response = await self._client.send(http_request)
-        except TimeoutError:
-            raise self._timeout(timeout_s) from None
+                return _HttpxBody(await self._client.send(http_request, stream=stream))
+        except httpx.ConnectTimeout as exc:  # nothing sent: a connection failure
+            raise self._errors.transport(exc) from exc
+        except (TimeoutError, httpx.TimeoutException):
+            raise self._errors.timeout(timeout_s) from None
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            raise self._errors.bad_url(exc) from exc
         except httpx.HTTPError as exc:
-            raise self._translate(exc) from exc
-        except httpx.InvalidURL as exc:
-            raise self._bad_url(exc) from exc
-        headers = response.headers
-        return response.status_code, response.content, lambda: headers
+            raise self._errors.transport(exc) from exc
 
-    async def _open_direct(self, wire: WireRequest, timeout_s: float) -> _Body:
-        assert self._direct is not None
-        origin, head = self._head(wire, stream=True)
-        content = orjson.dumps(wire.body)
-        try:
-            return await self._direct.stream(
-                origin,
-                b"%s%d\r\n\r\n%s" % (head, len(content), content),
-                timeout_s=timeout_s,
-                connect_timeout_s=min(self._connect_timeout_s, timeout_s),
-            )
-        except httpx.TimeoutException:
-            raise self._timeout(timeout_s) from None
-        except httpx.HTTPError as exc:
-            raise self._translate(exc) from exc
-
-    async def _open_httpx(self, wire: WireRequest, timeout_s: float) -> _Body:
-        try:
-            http_request = self._request(wire, timeout_s, self._stream_headers)
-            with anyio.fail_after(timeout_s):
-                response = await self._client.send(http_request, stream=True)
-        except TimeoutError:
-            raise self._timeout(timeout_s) from None
-        except httpx.HTTPError as exc:
-            raise self._translate(exc) from exc
-        except httpx.InvalidURL as exc:
-            raise self._bad_url(exc) from exc
-        return _HttpxBody(response)
-
-    # -- helpers ------------------------------------------------------------------------------
-
-    def _url(self, wire: WireRequest) -> httpx.URL:
-        # URLs are parsed once per model: httpx's per-request URL parsing and merging is a
-        # large share of a call's CPU against a fast server.
+    def _target(self, wire: WireRequest) -> _Target:
         key = (wire.path, tuple(sorted(wire.params.items())) if wire.params else ())
-        url = self._urls.get(key)
-        if url is None:
-            url = httpx.URL(self.endpoint.base_url + wire.path, params=wire.params)
-            self._urls[key] = url
-        return url
-
-    def _head(self, wire: WireRequest, *, stream: bool) -> tuple[Origin, bytes]:
-        """The request head up to the content length's value, built once per path."""
-        key = (wire.path, tuple(sorted(wire.params.items())) if wire.params else (), stream)
-        found = self._heads.get(key)
-        if found is None:
+        target = self._targets.get(key)
+        if target is None:
             try:
-                url = self._url(wire)
-                origin = Origin.of(url)
-            except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-                raise self._bad_url(exc) from exc
+                url = httpx.URL(self.endpoint.base_url + wire.path, params=wire.params)
+            except httpx.InvalidURL as exc:
+                raise self._errors.bad_url(exc) from exc
+            target = self._targets[key] = _Target(url)
+        return target
+
+    def _head(self, target: _Target, *, stream: bool) -> tuple[Origin, bytes]:
+        """The direct path's request head up to the content length's value."""
+        found = target.heads.get(stream)
+        if found is None:
+            url = target.url
+            origin = Origin.of(url)
             headers = self._stream_headers if stream else self._headers
             lines = [f"POST {url.raw_path.decode('ascii')} HTTP/1.1", f"host: {origin.host_header}"]
             lines += [f"{name}: {value}" for name, value in headers.items()]
             text = "\r\n".join(lines) + "\r\ncontent-length: "
             if any(c in value for value in headers.values() for c in "\r\n\0"):
-                raise self._bad_header()
+                raise self._errors.bad_header()
             try:
                 found = (origin, text.encode("latin-1"))
             except UnicodeEncodeError:
-                raise self._bad_header() from None
-            self._heads[key] = found
+                raise self._errors.bad_header() from None
+            target.heads[stream] = found
         return found
 
     def _request(
-        self, wire: WireRequest, timeout_s: float, headers: dict[str, str]
+        self, target: _Target, wire: WireRequest, timeout_s: float, *, stream: bool
     ) -> httpx.Request:
-        url = self._url(wire)
         timeout = self._timeouts.get(timeout_s)
         if timeout is None:
             connect = min(self._connect_timeout_s, timeout_s)
@@ -357,20 +283,28 @@ class HTTPChatModel:
             self._timeouts[timeout_s] = timeout
         return httpx.Request(
             "POST",
-            url,
+            target.url,
             content=orjson.dumps(wire.body),
-            headers=headers,
+            headers=self._stream_headers if stream else self._headers,
             extensions={"timeout": timeout},
         )
+
+    # -- results ------------------------------------------------------------------------------
 
     def _finish(self, parsed: Parsed, request: ChatRequest, started: float) -> ChatResponse:
         usage = parsed.usage
         if usage is None:
             # No usage reported (a server that omits it): bill a conservative estimate rather
-            # than nothing, so spend and budgets stay honest.
+            # than nothing, so spend and budgets stay honest. A reasoning model's hidden
+            # reasoning is billed as output but never shown, so it is billed at the cap.
+            visible = estimate_tokens(parsed.text) if parsed.text else 0
+            output = visible
+            if self.model.reasoning:
+                output = max(visible, request.max_tokens or self.model.max_output_tokens)
             usage = Usage(
                 input_tokens=estimate_messages_tokens(m.content for m in request.messages),
-                output_tokens=estimate_tokens(parsed.text) if parsed.text else 0,
+                output_tokens=output,
+                reasoning_tokens=output - visible,
             )
             log.info(
                 "usage_missing",
@@ -391,67 +325,8 @@ class HTTPChatModel:
     def _status_error(
         self, status: int, body: bytes | str, headers: Mapping[str, str]
     ) -> ProviderHTTPError:
-        err = error_for_status(
-            status,
-            body,
-            headers,
-            dialect=self._dialect,
-            provider=self.provider,
-            model=self.model.id,
-        )
         log.info(
             "provider_http_error",
             extra={"provider": self.provider, "model": self.model.id, "status": status},
         )
-        return err
-
-    def _timeout(self, timeout_s: float) -> ProviderTimeoutError:
-        return ProviderTimeoutError(
-            f"{self.provider} did not answer within {timeout_s:g}s",
-            provider=self.provider,
-            model=self.model.id,
-        )
-
-    def _format_error(self, reason: str, raw: bytes | str) -> ResponseFormatError:
-        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-        return ResponseFormatError(
-            f"{self.provider}: {reason}", raw=text, provider=self.provider, model=self.model.id
-        )
-
-    def _bad_url(self, exc: Exception) -> ProviderConnectionError:
-        err = ProviderConnectionError(
-            f"{self.provider}: invalid base URL {self.endpoint.base_url!r}: {exc}",
-            provider=self.provider,
-            model=self.model.id,
-        )
-        err.retryable = False
-        return err
-
-    def _bad_header(self) -> ProviderConnectionError:
-        err = ProviderConnectionError(
-            f"{self.provider}: a configured header or key holds characters HTTP headers cannot "
-            "carry (line breaks or non-Latin-1 text); check the key and endpoint headers",
-            provider=self.provider,
-            model=self.model.id,
-        )
-        err.retryable = False
-        return err
-
-    def _translate(self, exc: httpx.HTTPError) -> ProviderError:
-        where = f"{self.provider} at {self.endpoint.base_url}"
-        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        if isinstance(exc, httpx.TimeoutException):
-            return ProviderTimeoutError(
-                f"{where} timed out ({detail})", provider=self.provider, model=self.model.id
-            )
-        if isinstance(exc, httpx.DecodingError):
-            return ResponseFormatError(
-                f"{where}: undecodable body ({detail})",
-                provider=self.provider,
-                model=self.model.id,
-            )
-        if isinstance(exc, httpx.UnsupportedProtocol):
-            return self._bad_url(exc)
-        return ProviderConnectionError(
-            f"{where}: connection failed ({detail})", provider=self.provider, model=self.model.id
-        )
+        return self._errors.status(status, body, headers)

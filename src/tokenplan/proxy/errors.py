@@ -26,6 +26,8 @@ unknown path / wrong method                           404/405 invalid_request_er
 body larger than ``max_body_bytes``                   413     invalid_request_error
 every upstream answered 429                           429     rate_limit_error /
                                                               rate_limit_exceeded (+ retry-after)
+every candidate is cooling down (after a 401, 404...)  503     upstream_error /
+                                                              model_cooling_down (+ retry-after)
 every upstream failed otherwise                       502     upstream_error
 every upstream timed out                              504     upstream_error / upstream_timeout
 a bug                                                 500     server_error
@@ -43,6 +45,7 @@ from tokenplan.errors import (
     AllCandidatesFailed,
     BudgetError,
     ConfigError,
+    CooledDownError,
     ModelUnavailableError,
     NoCandidateError,
     ProviderError,
@@ -137,6 +140,13 @@ def _upstream(errors: list[BaseException], summary: str) -> ApiError:
     calls = [e for e in errors if isinstance(e, ProviderError)]
     detail = "; ".join(f"{getattr(e, 'model', '') or '?'}: {e}" for e in errors)
     message = f"{summary}: {detail}" if detail else summary
+    if calls and all(isinstance(e, CooledDownError) for e in calls):
+        waits = [e.retry_after_s for e in calls if isinstance(e, CooledDownError)]
+        known = [w for w in waits if w is not None]
+        headers = [(b"retry-after", b"%d" % math.ceil(min(known)))] if known else []
+        return ApiError(
+            503, message, type="upstream_error", code="model_cooling_down", headers=headers
+        )
     if calls and all(isinstance(e, RateLimitError) for e in calls):
         waits = [e.retry_after_s for e in calls if isinstance(e, RateLimitError)]
         known = [w for w in waits if w is not None]

@@ -95,7 +95,11 @@ class _Parser:
 
     @property
     def done(self) -> bool:
-        return self._done or self._finish is not None
+        # ``[DONE]`` ends a stream. A finish reason alone does not: the usage chunk (sent
+        # after it when ``stream_options.include_usage`` is on) and ``[DONE]`` may still be
+        # missing, and a stream cut there would be billed from its visible text only. A
+        # server that never sends ``[DONE]`` is complete once it has sent usage too.
+        return self._done or (self._finish is not None and self._usage is not None)
 
     def feed_body(self, body: Any) -> None:
         if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
