@@ -29,7 +29,7 @@ from tokenplan.providers.dialects import (
 from tokenplan.providers.h1 import H1Transport, Origin
 from tokenplan.providers.http_errors import ErrorFactory, error_for_status
 from tokenplan.providers.sse import SSEDecoder
-from tokenplan.tokens import estimate_messages_tokens, estimate_tokens
+from tokenplan.tokens import estimate_request_tokens, estimate_tokens
 from tokenplan.types import ChatRequest, ChatResponse, StreamChunk, Usage
 
 if TYPE_CHECKING:
@@ -302,7 +302,7 @@ class HTTPChatModel:
             if self.model.reasoning:
                 output = max(visible, request.max_tokens or self.model.max_output_tokens)
             usage = Usage(
-                input_tokens=estimate_messages_tokens(m.content for m in request.messages),
+                input_tokens=estimate_request_tokens(request),
                 output_tokens=output,
                 reasoning_tokens=output - visible,
             )
