@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from tokenplan.errors import BudgetError, UsageError
 from tokenplan.execution.records import StepRecord
 from tokenplan.execution.run_budget import RunBudget
-from tokenplan.ledger.runs import RunFolder, load_run, run_document
+from tokenplan.ledger.runs import RunFolder, RunInfo, read_run, run_document
 from tokenplan.planning._money import format_usd
 from tokenplan.planning.allocator import Allocation, allocate_for_settings
 from tokenplan.planning.inputs import (
@@ -57,6 +57,8 @@ class PlannedRun:
 
     ``budget`` already holds what was spent (the planner; on resume, everything so far).
     ``done`` maps steps that succeeded earlier to their outputs; ``records`` the steps' records.
+    ``simulated``: outputs or spend of the run so far came from the offline simulator (a run
+    resumed with real keys still says so).
     """
 
     run_id: str
@@ -70,6 +72,7 @@ class PlannedRun:
     done: dict[str, str] = field(default_factory=dict)
     records: dict[str, StepRecord] = field(default_factory=dict)
     resumed: bool = False
+    simulated: bool = False
 
     @property
     def planner_cost_usd(self) -> float:
@@ -260,33 +263,24 @@ def prepare_run(
 
 def load_planned_run(
     runtime: Runtime,
-    run_id: str,
+    folder: RunFolder,
     *,
-    runs_dir: Path,
     budget_usd: float | None = None,
     on_settle: OnSettle | None = None,
 ) -> PlannedRun:
-    """Reload run ``run_id`` to resume it: succeeded steps with a saved output become
-    ``done``; the budget starts from what the ledger says the run spent."""
+    """Reload the run in ``folder`` to resume it: succeeded steps with a saved output become
+    ``done``; every step keeps the record the run left; the budget starts from what the ledger
+    says the run spent. Call it holding ``folder.exclusive()``: what it reads must not change
+    before the run goes on."""
     settings = runtime.settings
-    info = load_run(runs_dir, run_id)
-    folder = RunFolder(info.folder)
+    info = read_run(folder.path)
     if not folder.plan_file.is_file():
         raise UsageError(f"run {info.run_id} has no plan.json (planning did not finish)")
     doc = load_plan(folder.plan_file)
     plan = doc.plan
-    spent = max(ledger_spent_usd(runtime, info.run_id), info.spent_usd)
     if budget_usd is None:
         budget_usd = info.budget_usd if info.budget_usd is not None else settings.plan_budget_usd
-    budget_usd = check_budget_usd(budget_usd)
-    budget = RunBudget(budget_usd, spent_usd=spent, on_settle=on_settle)
-    if budget.available_usd <= 0:
-        raise BudgetError(
-            f"run {info.run_id} has spent {format_usd(spent)} of its {format_usd(budget_usd)} "
-            f"budget; resume it with a higher budget (--budget)",
-            budget_usd=budget_usd,
-            spent_usd=spent,
-        )
+    budget = _resume_budget(runtime, info, check_budget_usd(budget_usd), on_settle)
     strategy = check_strategy(info.strategy or settings.strategy)
     allocation = doc.allocation
     if allocation is None or not doc.allocation_is_current:
@@ -294,27 +288,12 @@ def load_planned_run(
             plan,
             runtime.catalog,
             settings,
-            budget_usd=budget_usd,
-            planner_cost_usd=spent,
+            budget_usd=budget.limit_usd,
+            planner_cost_usd=budget.spent_usd,
             strategy=strategy,
             available=available_ids(runtime),
         )
-    saved = {s.id: s for s in info.steps}
-    records = _fresh_records(plan, allocation)
-    done: dict[str, str] = {}
-    for step in plan.steps:
-        old = saved.get(step.id)
-        if old is None:
-            continue
-        records[step.id] = StepRecord.from_run_step(old, step)
-        records[step.id].model = old.model or records[step.id].model
-        if old.status != "succeeded":
-            continue
-        text = folder.read_step_output(step.id)
-        if text is None:
-            log.warning("step output missing; the step runs again", extra={"step_id": step.id})
-        else:
-            done[step.id] = text
+    records = _restore_records(plan, allocation, info)
     return PlannedRun(
         run_id=info.run_id,
         folder=folder,
@@ -324,10 +303,57 @@ def load_planned_run(
         strategy=strategy,
         created=info.created or datetime.now(timezone.utc),
         planner=doc.planner,
-        done=done,
+        done=_done_outputs(folder, records),
         records=records,
         resumed=True,
+        simulated=info.simulated,
     )
+
+
+def _resume_budget(
+    runtime: Runtime, info: RunInfo, budget_usd: float, on_settle: OnSettle | None
+) -> RunBudget:
+    """The run's budget with everything it spent so far (the ledger, or ``run.json`` if more)."""
+    spent = max(ledger_spent_usd(runtime, info.run_id), info.spent_usd)
+    budget = RunBudget(budget_usd, spent_usd=spent, on_settle=on_settle)
+    if budget.available_usd <= 0:
+        raise BudgetError(
+            f"run {info.run_id} has spent {format_usd(spent)} of its {format_usd(budget_usd)} "
+            f"budget; resume it with a higher budget (--budget)",
+            budget_usd=budget_usd,
+            spent_usd=spent,
+        )
+    return budget
+
+
+def _restore_records(plan: Plan, allocation: Allocation, info: RunInfo) -> dict[str, StepRecord]:
+    """Each step's record as the run left it (every field); a step it has no record of, or
+    that was never allocated, gets the allocation's model and tier."""
+    saved = {s.id: s for s in info.steps}
+    records = _fresh_records(plan, allocation)
+    for step in plan.steps:
+        old = saved.get(step.id)
+        if old is None:
+            continue
+        fresh = records[step.id]
+        records[step.id] = record = StepRecord.from_run_step(old, step)
+        if record.model is None:
+            record.model, record.tier = fresh.model, fresh.tier
+    return records
+
+
+def _done_outputs(folder: RunFolder, records: dict[str, StepRecord]) -> dict[str, str]:
+    """The saved outputs of the steps that succeeded (a missing one runs again)."""
+    done: dict[str, str] = {}
+    for step_id, record in records.items():
+        if not record.succeeded:
+            continue
+        text = folder.read_step_output(step_id)
+        if text is None:
+            log.warning("step output missing; the step runs again", extra={"step_id": step_id})
+        else:
+            done[step_id] = text
+    return done
 
 
 def ledger_spent_usd(runtime: Runtime, run_id: str) -> float:

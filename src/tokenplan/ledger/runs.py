@@ -31,8 +31,10 @@ __all__ = [
     "RunFolder",
     "RunInfo",
     "RunStep",
+    "find_run_folder",
     "list_runs",
     "load_run",
+    "read_run",
     "run_document",
 ]
 
@@ -47,7 +49,8 @@ class RunStep:
     """One step of a run as ``run.json`` summarizes it.
 
     ``output_path`` is absolute (a relative path in ``run.json`` is resolved against the run's
-    folder), or ``None`` when the step has no output.
+    folder), or ``None`` when the step has no output. ``escalations`` and ``trimmed`` hold the
+    dicts the executor wrote (see ``docs/executor.md``).
     """
 
     id: str
@@ -62,6 +65,16 @@ class RunStep:
     error: str | None = None
     #: One line per escalation or trimmed input, in order.
     notes: tuple[str, ...] = ()
+    #: The tier of ``model`` (``budget``, ``mid``, ``flagship``), when known.
+    tier: str | None = None
+    #: The step that did not succeed and so kept this one from running.
+    blocked_by: str | None = None
+    #: Seconds the step took, when it ran.
+    duration_s: float | None = None
+    #: True when the step's output came from the offline simulator.
+    simulated: bool = False
+    escalations: tuple[Mapping[str, Any], ...] = ()
+    trimmed: tuple[Mapping[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,10 +83,16 @@ class RunStep:
             "capability": self.capability,
             "status": self.status,
             "model": self.model,
+            "tier": self.tier,
             "attempts": self.attempts,
             "cost_usd": self.cost_usd,
             "output_path": None if self.output_path is None else str(self.output_path),
             "error": self.error,
+            "blocked_by": self.blocked_by,
+            "duration_s": self.duration_s,
+            "simulated": self.simulated,
+            "escalations": [dict(e) for e in self.escalations],
+            "trimmed": [dict(t) for t in self.trimmed],
             "notes": list(self.notes),
         }
 
@@ -163,23 +182,40 @@ def load_run(runs_dir: str | Path, run_id: str) -> RunInfo:
     Raises :class:`~tokenplan.errors.UnknownRunError` (with close matches) when there is no
     such run, and :class:`~tokenplan.errors.LedgerError` when its ``run.json`` is unreadable.
     """
+    return read_run(find_run_folder(runs_dir, run_id))
+
+
+def find_run_folder(runs_dir: str | Path, run_id: str) -> Path:
+    """The folder of run ``run_id`` (or of the only run whose id starts with it), without
+    reading its ``run.json`` (take the run's lock first, then :func:`read_run`).
+
+    Raises :class:`~tokenplan.errors.UnknownRunError`: no such run (close matches as
+    ``suggestions``), or a prefix several runs share (them as ``candidates``).
+    """
     root = Path(runs_dir)
     run_id = run_id.strip()
     if run_id and "/" not in run_id and run_id not in (".", ".."):
         folder = root / run_id
         if (folder / RUN_FILE).is_file():
-            return _load(folder)
+            return folder
     try:
         ids = sorted(p.name for p in root.iterdir() if (p / RUN_FILE).is_file())
     except OSError:
         ids = []
     prefixed = [i for i in ids if run_id and i.startswith(run_id)]
     if len(prefixed) == 1:
-        return _load(root / prefixed[0])
+        return root / prefixed[0]
+    if prefixed:
+        raise UnknownRunError(run_id, prefixed[:5], candidates=len(prefixed))
     import difflib
 
-    suggestions = prefixed[:5] or difflib.get_close_matches(run_id, ids, n=3, cutoff=0.6)
-    raise UnknownRunError(run_id, suggestions)
+    raise UnknownRunError(run_id, difflib.get_close_matches(run_id, ids, n=3, cutoff=0.6))
+
+
+def read_run(folder: str | Path) -> RunInfo:
+    """The ``run.json`` of the run in ``folder``, typed (:class:`~tokenplan.errors.LedgerError`
+    when it cannot be read)."""
+    return _load(Path(folder))
 
 
 def _load(folder: Path) -> RunInfo:
@@ -225,7 +261,6 @@ def _step(s: Mapping[str, Any], folder: Path) -> RunStep:
         p = Path(out).expanduser()
         output_path = p if p.is_absolute() else folder / p
     attempts = _number(s.get("attempts"))
-    notes = s.get("notes")
     return RunStep(
         id=s["id"],
         title=_text(s.get("title")),
@@ -236,8 +271,18 @@ def _step(s: Mapping[str, Any], folder: Path) -> RunStep:
         cost_usd=_number(s.get("cost_usd")) or 0.0,
         output_path=output_path,
         error=_text(s.get("error")) or None,
-        notes=tuple(n for n in (notes if isinstance(notes, list) else ()) if isinstance(n, str)),
+        notes=tuple(n for n in _list(s.get("notes")) if isinstance(n, str)),
+        tier=_text(s.get("tier")) or None,
+        blocked_by=_text(s.get("blocked_by")) or None,
+        duration_s=_number(s.get("duration_s")),
+        simulated=s.get("simulated") is True,
+        escalations=tuple(e for e in _list(s.get("escalations")) if isinstance(e, Mapping)),
+        trimmed=tuple(t for t in _list(s.get("trimmed")) if isinstance(t, Mapping)),
     )
+
+
+def _list(v: Any) -> list[Any]:
+    return v if isinstance(v, list) else []
 
 
 def _text(v: Any) -> str:
