@@ -268,3 +268,40 @@ def test_runs_when_there_are_none(isolated_env: Path) -> None:
     assert proc.returncode == 0
     assert "no runs yet" in proc.stderr
     assert orjson.loads(cli("runs", "--json").stdout) == []
+
+
+def test_library_warnings_are_one_line_on_stderr(isolated_env: Path) -> None:
+    broken = isolated_env / "runs" / "20250101-000000-aaaa"
+    broken.mkdir(parents=True)
+    (broken / "run.json").write_text("{not json")
+    proc = cli("runs")
+    assert proc.returncode == 0, proc.stderr
+    warnings = [line for line in proc.stderr.splitlines() if "skipped run folder" in line]
+    assert warnings == [warnings[0]]
+    assert warnings[0].startswith("warning: skipped run folder 20250101-000000-aaaa: ")
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_logged_exception_is_one_line_unless_debugging(
+    debug: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import logging
+
+    from tokenplan.cli._log import OneLineHandler
+
+    logger = logging.getLogger("tokenplan.test_log_lines")
+    handler = OneLineHandler(debug=debug)
+    logger.addHandler(handler)
+    try:
+        try:
+            raise BrokenPipeError(32, "Broken pipe")
+        except BrokenPipeError:
+            logger.warning("event sink failed;\n detached", exc_info=True)
+        logger.info("not shown")
+    finally:
+        logger.removeHandler(handler)
+    err = capsys.readouterr().err
+    first, *rest = err.splitlines()
+    assert first == "warning: event sink failed; detached: BrokenPipeError: [Errno 32] Broken pipe"
+    assert ("Traceback (most recent call last):" in rest) is debug
+    assert bool(rest) is debug

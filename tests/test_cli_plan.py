@@ -318,3 +318,35 @@ def test_execute_against_the_loopback_fake_providers(isolated_env: Path) -> None
     result = Path(summary["result_path"]).read_text()
     assert "A real-looking answer from" in result
     assert "Simulated" not in result
+
+
+def test_json_events_into_a_closed_pipe_cancel_the_run_quietly(isolated_env: Path) -> None:
+    # `tokenplan plan --execute --json | head -1`: once nobody reads the events, the run stops
+    # spending and is recorded as cancelled; no traceback, exit 0 (as for any closed pipe).
+    planned = cli("plan", GOAL, "--json", "--budget", "0.05")
+    run_id = orjson.loads(planned.stdout)["run_id"]
+    env = {**os.environ, **FAST, "TOKENPLAN_SIM_LATENCY_SCALE": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tokenplan", "plan", "--resume", run_id, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()  # what `head -1` does after its line
+    try:
+        _, err = finish(proc, timeout_s=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert orjson.loads(first)["event"] == "run_planned"
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert "event sink failed" not in err
+    assert f"tokenplan plan --resume {run_id}" in err  # how to finish it
+    doc = json.loads((isolated_env / "runs" / run_id / "run.json").read_text())
+    assert doc["status"] == "cancelled"
+    assert any(s["status"] != "succeeded" for s in doc["steps"])

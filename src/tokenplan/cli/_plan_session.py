@@ -107,7 +107,7 @@ async def main(opts: Options, settings: Settings) -> int:
     import anyio
 
     from tokenplan.cli._output import stderr_console
-    from tokenplan.cli._progress import make_view
+    from tokenplan.cli._progress import JsonLines, make_view
     from tokenplan.execution.executor import Executor
     from tokenplan.execution.signals import cancel_on_signals
     from tokenplan.runtime import Runtime, offline_notice
@@ -121,6 +121,8 @@ async def main(opts: Options, settings: Settings) -> int:
                 f"note: {notice}", style="yellow", markup=False, highlight=False, soft_wrap=True
             )
         executor = Executor(runtime, on_event=view)
+        if isinstance(view, JsonLines):
+            view.on_output_closed = executor.cancel  # nobody reads the events: stop spending
         session = _Session(opts, executor, console, view)
         with anyio.CancelScope() as scope:
 
@@ -272,6 +274,15 @@ class _Session:
         if self.opts.as_json:
             import orjson
 
+            if self.view is not None and self.view.output_closed:
+                again = "" if result.ok else f"; resume: tokenplan plan --resume {result.run_id}"
+                self.console.print(
+                    f"stdout was closed: run {result.run_id} {result.status.value}{again}",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
+                raise BrokenPipeError  # the entry point ends quietly (exit 0), as for any pipe
             sys.stdout.buffer.write(orjson.dumps(summary_json(result)) + b"\n")
             sys.stdout.flush()
             return

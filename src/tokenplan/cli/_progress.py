@@ -26,6 +26,7 @@ from tokenplan.execution.events import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import TracebackType
 
     from rich.console import Console, RenderableType
@@ -76,6 +77,8 @@ class ProgressView:
         self.spent_usd = 0.0
         self.simulated = False
         self.started = time.monotonic()
+        #: True once the view's output has no reader any more (a closed pipe).
+        self.output_closed = False
 
     def __call__(self, event: ExecutorEvent) -> None:
         self.track(event)
@@ -151,13 +154,29 @@ class ProgressView:
 
 
 class JsonLines(ProgressView):
-    """One JSON object per event on stdout (NDJSON), flushed at once."""
+    """One JSON object per event on stdout (NDJSON), flushed at once.
+
+    When the reader goes away (``... --json | head -1``) the events stop, ``output_closed``
+    turns true and ``on_output_closed`` is called (the CLI cancels the run: nobody is
+    watching it spend).
+    """
+
+    def __init__(self, on_output_closed: Callable[[], object] | None = None) -> None:
+        super().__init__()
+        self.on_output_closed = on_output_closed
 
     def show(self, event: ExecutorEvent) -> None:
         import orjson
 
-        sys.stdout.buffer.write(orjson.dumps(event.to_dict()) + b"\n")
-        sys.stdout.flush()
+        if self.output_closed:
+            return
+        try:
+            sys.stdout.buffer.write(orjson.dumps(event.to_dict()) + b"\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            self.output_closed = True
+            if self.on_output_closed is not None:
+                self.on_output_closed()
 
 
 class PlainLines(ProgressView):
