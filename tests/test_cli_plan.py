@@ -350,3 +350,24 @@ def test_json_events_into_a_closed_pipe_cancel_the_run_quietly(isolated_env: Pat
     doc = json.loads((isolated_env / "runs" / run_id / "run.json").read_text())
     assert doc["status"] == "cancelled"
     assert any(s["status"] != "succeeded" for s in doc["steps"])
+
+
+def test_from_uses_the_strategy_saved_in_the_plan_file(isolated_env: Path) -> None:
+    out = isolated_env / "plan.json"
+    saved = cli("plan", GOAL, "--budget", "0.05", "--strategy", "cheapest", "--out", str(out))
+    assert saved.returncode == 0, saved.stderr
+    assert orjson.loads(out.read_bytes())["allocation"]["strategy"] == "cheapest"
+
+    shown = cli("plan", "--from", str(out), "--budget", "0.05", "--json")
+    assert orjson.loads(shown.stdout)["allocation"]["strategy"] == "cheapest"
+    ran = cli("plan", "--from", str(out), "--budget", "0.05", "--execute")
+    assert ran.returncode == 0, ran.stderr
+    assert "strategy cheapest (saved in the plan file; --strategy overrides it)" in ran.stderr
+    run_id = ran.stderr.split("details: tokenplan runs ")[1].split()[0]
+    doc = json.loads((isolated_env / "runs" / run_id / "run.json").read_text())
+    assert doc["strategy"] == "cheapest"
+
+    override = cli(
+        "plan", "--from", str(out), "--budget", "0.05", "--strategy", "quality", "--json"
+    )
+    assert orjson.loads(override.stdout)["allocation"]["strategy"] == "best_quality"

@@ -40,6 +40,8 @@ class Options:
     as_json: bool
     mermaid: bool
     tree: bool
+    #: The strategy came from the plan file's allocation (no --strategy given).
+    strategy_from_file: bool = False
 
 
 def options(
@@ -84,6 +86,12 @@ def options(
         from tokenplan.planning.planfile import load_plan
 
         document = load_plan(from_file, max_steps=checked_max_steps)
+    strategy_from_file = False
+    if strategy is not None:
+        strategy = check_strategy(strategy)
+    elif document is not None and document.allocation is not None:
+        # The plan was allocated with this strategy; a run of it keeps it unless told otherwise.
+        strategy, strategy_from_file = check_strategy(document.allocation.strategy), True
     if resume is not None:
         from tokenplan.ledger.runs import load_run
 
@@ -93,13 +101,14 @@ def options(
         document=document,
         resume=resume,
         budget_usd=None if budget is None else check_budget_usd(budget),
-        strategy=None if strategy is None else check_strategy(strategy),
+        strategy=strategy,
         max_steps=checked_max_steps,
         execute=execute or resume is not None,
         out=out,
         as_json=as_json,
         mermaid=mermaid,
         tree=tree,
+        strategy_from_file=strategy_from_file,
     )
 
 
@@ -168,6 +177,13 @@ class _Session:
             return await self._run(None)
         if opts.document is not None:
             doc = opts.document
+            if opts.strategy_from_file and not opts.as_json:
+                self.console.print(
+                    f"strategy {opts.strategy} (saved in the plan file; --strategy overrides it)",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
             if not opts.execute:
                 allocation = self._allocate(doc.plan)
                 self._show(doc.plan, allocation, None, run_id=None)

@@ -44,7 +44,8 @@ def plan_cmd(
         "--strategy",
         "-s",
         metavar="STRATEGY",
-        help="How to choose models: cheapest, balanced (default), best_quality.",
+        help="How to choose models: cheapest, balanced (default), best_quality. With "
+        "--from: the strategy saved in the plan file unless given.",
     ),
     max_steps: int | None = typer.Option(
         None, "--max-steps", metavar="N", help="Most steps the plan may have (default 12)."
