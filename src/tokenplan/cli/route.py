@@ -105,7 +105,10 @@ def route_cmd(
         False, "--stream", help="With --send: print the answer as it arrives."
     ),
     as_json: bool = typer.Option(
-        False, "--json", help="Print the decision (with --send: the answer) as JSON on stdout."
+        False,
+        "--json",
+        help="Print the decision as JSON on stdout (with --send: the answer, and the decision "
+        "under 'route').",
     ),
 ) -> None:
     """Pick the model for PROMPT under a strategy and a budget, and say why.
@@ -131,7 +134,17 @@ def route_cmd(
     if send:
         from tokenplan._sync import run_sync
 
-        run_sync(_decide_and_send, text, settings, capability, require, strict, stream, as_json)
+        run_sync(
+            _decide_and_send,
+            text,
+            settings,
+            capability,
+            require,
+            strict,
+            stream=stream,
+            explain=explain,
+            as_json=as_json,
+        )
         return
     decision = decide(
         text, settings=settings, capability=capability, require=require, strict=strict
@@ -145,7 +158,9 @@ async def _decide_and_send(
     capability: str | None,
     require: list[str],
     strict: bool,
+    *,
     stream: bool,
+    explain: bool,
     as_json: bool,
 ) -> None:
     from tokenplan.cli._send import route_send
@@ -164,7 +179,7 @@ async def _decide_and_send(
         if not as_json:
             from tokenplan.cli._route_view import show
 
-            show(decision, explain=False, next_rungs=_NEXT_RUNGS)
+            show(decision, explain=explain, next_rungs=_NEXT_RUNGS)
         request = ChatRequest.from_prompt(
             text, model=decision.model.id, max_tokens=settings.default_max_tokens
         )
@@ -176,6 +191,7 @@ async def _decide_and_send(
             as_json=as_json,
             budget_usd=settings.route_budget_usd,
             capability=decision.capability,
+            route=decision.to_dict(explain=explain) if as_json else None,
         )
         if not as_json:
             from tokenplan.cli._route_view import answer_warning
@@ -184,7 +200,9 @@ async def _decide_and_send(
             if warning is not None:
                 from tokenplan.cli._output import stderr_console
 
-                stderr_console().print(f"warning: {warning}", style="yellow", markup=False)
+                stderr_console().print(
+                    f"warning: {warning}", style="yellow", markup=False, soft_wrap=True
+                )
 
 
 def read_prompt(prompt: str) -> str:
