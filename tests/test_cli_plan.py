@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -129,6 +130,19 @@ def test_execute_end_to_end_on_the_simulator(isolated_env: Path) -> None:
     assert run["run"]["simulated"] is True
     assert len(run["attempts"]) == len(lines)
     assert run["ledger_spent_usd"] == pytest.approx(run["run"]["spent_usd"])
+
+
+def test_money_is_never_written_with_an_exponent(isolated_env: Path) -> None:
+    # Cheap models: steps cost a few hundredths of a cent ($0.0000584, not $5.8e-05).
+    proc = cli("plan", GOAL, "--budget", "0.05", "--strategy", "cheapest", "--execute")
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"\$[0-9.]+e", proc.stderr + proc.stdout) is None, proc.stderr
+    done = [line for line in proc.stderr.splitlines() if "] done " in line]
+    assert len(done) == 5
+    costs = [m.group(1) for line in done if (m := re.search(r" · (\$0\.[0-9]+) · \d+ call", line))]
+    assert len(costs) == 5, done
+    assert any(c.startswith("$0.0000") for c in costs), costs
+    assert re.search(r"\$0\.[0-9]+ spent of \$0\.05\.\*$", proc.stdout.rstrip()), proc.stdout
 
 
 def test_execute_json_streams_events(isolated_env: Path) -> None:

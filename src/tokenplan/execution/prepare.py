@@ -18,8 +18,8 @@ from tokenplan.errors import BudgetError, UsageError
 from tokenplan.execution.records import StepRecord
 from tokenplan.execution.run_budget import RunBudget
 from tokenplan.ledger.runs import RunFolder, RunInfo, read_run, run_document
-from tokenplan.planning._money import format_usd
-from tokenplan.planning.allocator import Allocation, allocate_for_settings
+from tokenplan.money import format_usd
+from tokenplan.planning.allocator import Allocation, allocate_for_settings, ceil_usd
 from tokenplan.planning.inputs import (
     check_budget_usd,
     check_goal,
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PlannedRun",
     "available_ids",
+    "budget_arg",
     "load_planned_run",
     "plan_run",
     "prepare_run",
@@ -410,7 +411,7 @@ def _write_unallocated(
 
 
 def _with_resume_hint(exc: BudgetError, run_id: str) -> BudgetError:
-    again = f" --budget {exc.minimum_usd:g}" if exc.minimum_usd is not None else " --budget USD"
+    again = f" --budget {budget_arg(exc.minimum_usd)}" if exc.minimum_usd else " --budget USD"
     return BudgetError(
         f"{exc.message}. The plan is saved: 'tokenplan plan --resume {run_id}{again}' runs it",
         budget_usd=exc.budget_usd,
@@ -418,3 +419,11 @@ def _with_resume_hint(exc: BudgetError, run_id: str) -> BudgetError:
         requested_usd=exc.requested_usd,
         minimum_usd=exc.minimum_usd,
     )
+
+
+def budget_arg(usd: float) -> str:
+    """``usd`` as a ``--budget`` value to type: rounded up to two significant digits, a plain
+    decimal (``0.00012``, never ``1.2e-04``), no ``$`` (a shell would expand it)."""
+    from decimal import Decimal
+
+    return f"{Decimal(repr(ceil_usd(usd))):f}"
