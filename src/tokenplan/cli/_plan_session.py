@@ -88,7 +88,10 @@ def options(
         document = load_plan(from_file, max_steps=checked_max_steps)
     strategy_from_file = False
     if strategy is not None:
-        strategy = check_strategy(strategy)
+        try:
+            strategy = check_strategy(strategy)
+        except UsageError as exc:
+            raise UsageError(f"--strategy: {exc}") from None
     elif document is not None and document.allocation is not None:
         # The plan was allocated with this strategy; a run of it keeps it unless told otherwise.
         strategy, strategy_from_file = check_strategy(document.allocation.strategy), True
@@ -100,7 +103,7 @@ def options(
         goal=goal,
         document=document,
         resume=resume,
-        budget_usd=None if budget is None else check_budget_usd(budget),
+        budget_usd=None if budget is None else check_budget_usd(budget, name="--budget"),
         strategy=strategy,
         max_steps=checked_max_steps,
         execute=execute or resume is not None,

@@ -88,7 +88,7 @@ def plan_cmd(
     from tokenplan.cli._plan_session import main, options
     from tokenplan.settings import Settings
 
-    settings = Settings.load({"concurrency": concurrency})
+    settings = Settings.load({"concurrency": concurrency}, flags={"concurrency": "--concurrency"})
     opts = options(goal, from_file, resume, budget, strategy, max_steps, execute, out,
                    as_json, mermaid, tree, settings=settings)  # fmt: skip
     code = run_sync(main, opts, settings)

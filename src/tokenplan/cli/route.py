@@ -15,12 +15,11 @@ import typer
 from tokenplan.cli._app import app, examples
 
 if TYPE_CHECKING:
-    from tokenplan.catalog.catalog import Catalog
     from tokenplan.routing.decision import RouteDecision
     from tokenplan.runtime import Runtime
     from tokenplan.settings import Settings
 
-__all__ = ["decide", "read_prompt", "render", "route_catalog", "route_cmd"]
+__all__ = ["decide", "read_prompt", "render", "route_cmd"]
 
 _NEXT_RUNGS = 3
 
@@ -129,7 +128,12 @@ def route_cmd(
             "strategy": strategy,
             "route_budget_usd": optional_budget_usd(budget, name="--budget"),
             "default_max_tokens": max_tokens,
-        }
+        },
+        flags={
+            "strategy": "--strategy",
+            "route_budget_usd": "--budget",
+            "default_max_tokens": "--max-tokens",
+        },
     )
     if send:
         from tokenplan._sync import run_sync
@@ -216,13 +220,6 @@ def read_prompt(prompt: str) -> str:
     return text
 
 
-def route_catalog(settings: Settings) -> Catalog:
-    """The catalog the router uses: bundled snapshot, refresh cache and user models."""
-    from tokenplan.catalog import load_catalog
-
-    return load_catalog(settings)
-
-
 def decide(
     text: str,
     *,
@@ -241,9 +238,11 @@ def decide(
     from tokenplan.settings import normalize_strategy
 
     if runtime is None:
+        from tokenplan.catalog import load_catalog
         from tokenplan.runtime import Runtime
 
-        runtime = Runtime(settings, catalog=route_catalog(settings))
+        # The bundled snapshot, the refresh cache and user models.
+        runtime = Runtime(settings, catalog=load_catalog(settings))
     latency: dict[str, float] = {}
     if normalize_strategy(settings.strategy)[1]:
         from tokenplan.ledger.stats import latency_p50
