@@ -263,6 +263,19 @@ def test_runs_list_and_show(ledger_file: Path, isolated_env: Path) -> None:
     assert str(folder / "result.md") in text.stderr
 
 
+def test_runs_limit_with_a_run_id_keeps_its_last_attempts(
+    ledger_file: Path, isolated_env: Path
+) -> None:
+    make_run_folder(isolated_env)
+    doc = orjson.loads(cli("runs", RUN, "--limit", "2", "--json").stdout)
+    assert [a["attempt"] for a in doc["attempts"]] == [1, 2]  # the last two of three
+    assert doc["attempts_total"] == 3
+    assert doc["ledger_spent_usd"] == pytest.approx(0.00215)  # still the whole run
+    text = cli("runs", RUN, "-n", "1", env={"COLUMNS": "300"})
+    assert text.returncode == 0, text.stderr
+    assert "Last 1 of 3 attempts" in text.stderr
+
+
 def test_runs_when_there_are_none(isolated_env: Path) -> None:
     proc = cli("runs")
     assert proc.returncode == 0

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tokenplan.cli._format import usd
+from tokenplan.cli._format import clip, usd
 from tokenplan.execution.events import (
     BudgetWait,
     RunFinished,
@@ -313,7 +313,7 @@ class LiveView(ProgressView):
                 "-" if attempts is None else str(attempts),
                 usd(row.cost_usd) if row.cost_usd is not None else "-",
                 "-" if took is None else f"{took:.1f}s",
-                Text(_clip(row.note, 60), style="dim"),
+                Text(clip(row.note, 60), style="dim"),
             )  # fmt: skip
         return Group(table, self._footer(now))
 
@@ -333,11 +333,6 @@ class LiveView(ProgressView):
         if self.simulated:
             text.append("  ·  simulated", style="yellow")
         return text
-
-
-def _clip(text: str, limit: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def make_view(*, as_json: bool, console: Console) -> ProgressView:
