@@ -183,8 +183,9 @@ class Executor:
         Raises :class:`~tokenplan.errors.UnknownRunError` (with close matches) for an unknown
         id and :class:`~tokenplan.errors.BudgetError` when nothing is left to spend.
         """
-        from tokenplan.execution.prepare import load_planned_run
-        from tokenplan.ledger.runs import RunFolder, find_run_folder
+        from tokenplan.execution.resume import load_planned_run
+        from tokenplan.ledger.run_folder import RunFolder
+        from tokenplan.ledger.runs import find_run_folder
 
         folder = RunFolder(find_run_folder(self.runs_dir, run_id))
         with folder.exclusive():  # before anything is read: another process may be running it

@@ -1,4 +1,5 @@
-"""Getting a run ready: plan a goal, take a given plan, or reload a run to resume it.
+"""Getting a run ready: plan a goal, or take a given plan (reloading a run to resume it is
+:mod:`tokenplan.execution.resume`).
 
 Each path ends in a :class:`PlannedRun` (the plan, its models, the run's budget with what was
 already spent, its folder) that :class:`~tokenplan.execution.executor.Executor` executes.
@@ -6,8 +7,6 @@ already spent, its folder) that :class:`~tokenplan.execution.executor.Executor` 
 
 from __future__ import annotations
 
-import logging
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING
 from tokenplan.errors import BudgetError, UsageError
 from tokenplan.execution.records import StepRecord
 from tokenplan.execution.run_budget import RunBudget
-from tokenplan.ledger.runs import RunFolder, RunInfo, read_run, run_document
+from tokenplan.ledger.run_folder import RunFolder, run_document
 from tokenplan.money import format_usd
 from tokenplan.planning.allocator import Allocation, allocate_for_settings, ceil_usd
 from tokenplan.planning.inputs import (
@@ -26,7 +25,7 @@ from tokenplan.planning.inputs import (
     check_max_steps,
     check_strategy,
 )
-from tokenplan.planning.planfile import PlannerInfo, load_plan, save_plan
+from tokenplan.planning.planfile import PlannerInfo, save_plan
 from tokenplan.planning.schema import Plan
 from tokenplan.send import new_run_id
 
@@ -38,13 +37,11 @@ __all__ = [
     "PlannedRun",
     "available_ids",
     "budget_arg",
-    "load_planned_run",
+    "fresh_records",
     "plan_run",
     "prepare_run",
     "write_run",
 ]
-
-log = logging.getLogger(__name__)
 
 #: Output tokens a planner call needs per allowed step (the simulator uses ~150-250).
 _PLAN_TOKENS_PER_STEP = 200
@@ -175,21 +172,9 @@ async def plan_run(
     info = PlannerInfo.from_result(result)
     folder = RunFolder.create(runs_dir, run_id)
     created = datetime.now(timezone.utc)
-    try:
-        allocation = allocate_for_settings(
-            result.plan,
-            runtime.catalog,
-            settings,
-            budget_usd=budget_usd,
-            planner_cost_usd=result.cost_usd,
-            strategy=strategy,
-            available=available,
-        )
-    except BudgetError as exc:
-        save_plan(folder.plan_file, result.plan, None, planner=info)
-        _write_unallocated(folder, result.plan, budget, strategy, created, info, runtime)
-        raise _with_resume_hint(exc, run_id) from None
-    save_plan(folder.plan_file, result.plan, allocation, planner=info)
+    allocation = _allocate_new_plan(
+        runtime, folder, result.plan, info, budget, strategy, created, available
+    )
     planned = PlannedRun(
         run_id=run_id,
         folder=folder,
@@ -199,10 +184,52 @@ async def plan_run(
         strategy=strategy,
         created=created,
         planner=info,
-        records=_fresh_records(result.plan, allocation),
+        records=fresh_records(result.plan, allocation),
     )
     write_run(planned, "planned", simulated=runtime.simulated or info.simulated)
     return planned
+
+
+def _allocate_new_plan(
+    runtime: Runtime,
+    folder: RunFolder,
+    plan: Plan,
+    planner: PlannerInfo,
+    budget: RunBudget,
+    strategy: str,
+    created: datetime,
+    available: list[str],
+) -> Allocation:
+    """Allocate a freshly planned run and save its ``plan.json``. A budget that cannot cover
+    the plan still saves it (``run.json`` status ``budget_exhausted``) and raises
+    :class:`BudgetError` with the command that resumes it."""
+    try:
+        allocation = allocate_for_settings(
+            plan,
+            runtime.catalog,
+            runtime.settings,
+            budget_usd=budget.limit_usd,
+            planner_cost_usd=planner.cost_usd,
+            strategy=strategy,
+            available=available,
+        )
+    except BudgetError as exc:
+        save_plan(folder.plan_file, plan, None, planner=planner)
+        _write_document(
+            folder,
+            plan,
+            budget=budget,
+            strategy=strategy,
+            created=created,
+            planner=planner,
+            records=[StepRecord.for_step(s, model=None, tier=None) for s in plan.steps],
+            status="budget_exhausted",
+            simulated=runtime.simulated or planner.simulated,
+            finished=datetime.now(timezone.utc),
+        )
+        raise _with_resume_hint(exc, folder.run_id) from None
+    save_plan(folder.plan_file, plan, allocation, planner=planner)
+    return allocation
 
 
 def prepare_run(
@@ -256,116 +283,14 @@ def prepare_run(
         budget=RunBudget(budget_usd, on_settle=on_settle),
         strategy=strategy,
         created=datetime.now(timezone.utc),
-        records=_fresh_records(plan, allocation),
+        records=fresh_records(plan, allocation),
     )
     write_run(planned, "planned", simulated=runtime.simulated)
     return planned
 
 
-def load_planned_run(
-    runtime: Runtime,
-    folder: RunFolder,
-    *,
-    budget_usd: float | None = None,
-    on_settle: OnSettle | None = None,
-) -> PlannedRun:
-    """Reload the run in ``folder`` to resume it: succeeded steps with a saved output become
-    ``done``; every step keeps the record the run left; the budget starts from what the ledger
-    says the run spent. Call it holding ``folder.exclusive()``: what it reads must not change
-    before the run goes on."""
-    settings = runtime.settings
-    info = read_run(folder.path)
-    if not folder.plan_file.is_file():
-        raise UsageError(f"run {info.run_id} has no plan.json (planning did not finish)")
-    doc = load_plan(folder.plan_file)
-    plan = doc.plan
-    if budget_usd is None:
-        budget_usd = info.budget_usd if info.budget_usd is not None else settings.plan_budget_usd
-    budget = _resume_budget(runtime, info, check_budget_usd(budget_usd), on_settle)
-    strategy = check_strategy(info.strategy or settings.strategy)
-    allocation = doc.allocation
-    if allocation is None or not doc.allocation_is_current:
-        allocation = allocate_for_settings(
-            plan,
-            runtime.catalog,
-            settings,
-            budget_usd=budget.limit_usd,
-            planner_cost_usd=budget.spent_usd,
-            strategy=strategy,
-            available=available_ids(runtime),
-        )
-    records = _restore_records(plan, allocation, info)
-    return PlannedRun(
-        run_id=info.run_id,
-        folder=folder,
-        plan=plan,
-        allocation=allocation,
-        budget=budget,
-        strategy=strategy,
-        created=info.created or datetime.now(timezone.utc),
-        planner=doc.planner,
-        done=_done_outputs(folder, records),
-        records=records,
-        resumed=True,
-        simulated=info.simulated,
-    )
-
-
-def _resume_budget(
-    runtime: Runtime, info: RunInfo, budget_usd: float, on_settle: OnSettle | None
-) -> RunBudget:
-    """The run's budget with everything it spent so far (the ledger, or ``run.json`` if more)."""
-    spent = max(ledger_spent_usd(runtime, info.run_id), info.spent_usd)
-    budget = RunBudget(budget_usd, spent_usd=spent, on_settle=on_settle)
-    if budget.available_usd <= 0:
-        raise BudgetError(
-            f"run {info.run_id} has spent {format_usd(spent)} of its {format_usd(budget_usd)} "
-            f"budget; resume it with a higher budget (--budget)",
-            budget_usd=budget_usd,
-            spent_usd=spent,
-        )
-    return budget
-
-
-def _restore_records(plan: Plan, allocation: Allocation, info: RunInfo) -> dict[str, StepRecord]:
-    """Each step's record as the run left it (every field); a step it has no record of, or
-    that was never allocated, gets the allocation's model and tier."""
-    saved = {s.id: s for s in info.steps}
-    records = _fresh_records(plan, allocation)
-    for step in plan.steps:
-        old = saved.get(step.id)
-        if old is None:
-            continue
-        fresh = records[step.id]
-        records[step.id] = record = StepRecord.from_run_step(old, step)
-        if record.model is None:
-            record.model, record.tier = fresh.model, fresh.tier
-    return records
-
-
-def _done_outputs(folder: RunFolder, records: dict[str, StepRecord]) -> dict[str, str]:
-    """The saved outputs of the steps that succeeded (a missing one runs again)."""
-    done: dict[str, str] = {}
-    for step_id, record in records.items():
-        if not record.succeeded:
-            continue
-        text = folder.read_step_output(step_id)
-        if text is None:
-            log.warning("step output missing; the step runs again", extra={"step_id": step_id})
-        else:
-            done[step_id] = text
-    return done
-
-
-def ledger_spent_usd(runtime: Runtime, run_id: str) -> float:
-    """What the ledger records run ``run_id`` as having spent."""
-    from tokenplan.ledger.store import Ledger
-
-    path = runtime.ledger.path if runtime.ledger is not None else runtime.settings.ledger_file
-    return math.fsum(a.cost_usd for a in Ledger(path).read(run=run_id))
-
-
-def _fresh_records(plan: Plan, allocation: Allocation) -> dict[str, StepRecord]:
+def fresh_records(plan: Plan, allocation: Allocation) -> dict[str, StepRecord]:
+    """Each step's record before anything ran: pending, on the model the allocation chose."""
     chosen = {sa.step_id: sa for sa in allocation.steps}
     return {
         s.id: StepRecord.for_step(s, model=chosen[s.id].model, tier=chosen[s.id].tier)
@@ -385,29 +310,6 @@ def _check_planner_fits(planner: Model, budget_usd: float, max_steps: int) -> No
             budget_usd=budget_usd,
             requested_usd=need,
         )
-
-
-def _write_unallocated(
-    folder: RunFolder,
-    plan: Plan,
-    budget: RunBudget,
-    strategy: str,
-    created: datetime,
-    planner: PlannerInfo,
-    runtime: Runtime,
-) -> None:
-    _write_document(
-        folder,
-        plan,
-        budget=budget,
-        strategy=strategy,
-        created=created,
-        planner=planner,
-        records=[StepRecord.for_step(s, model=None, tier=None) for s in plan.steps],
-        status="budget_exhausted",
-        simulated=runtime.simulated or planner.simulated,
-        finished=datetime.now(timezone.utc),
-    )
 
 
 def _with_resume_hint(exc: BudgetError, run_id: str) -> BudgetError:
