@@ -96,9 +96,10 @@ def options(
         # The plan was allocated with this strategy; a run of it keeps it unless told otherwise.
         strategy, strategy_from_file = check_strategy(document.allocation.strategy), True
     if resume is not None:
-        from tokenplan.ledger.runs import load_run
+        from tokenplan.ledger.runs import find_run_folder
 
-        resume = load_run(settings.paths.runs_dir, resume).run_id  # a unique prefix is enough
+        # A unique prefix is enough. Nothing is read here: resume reads the run under its lock.
+        resume = find_run_folder(settings.paths.runs_dir, resume).name
     return Options(
         goal=goal,
         document=document,
