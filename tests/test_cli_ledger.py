@@ -263,8 +263,58 @@ def test_runs_list_and_show(ledger_file: Path, isolated_env: Path) -> None:
     assert str(folder / "result.md") in text.stderr
 
 
+def test_runs_limit_with_a_run_id_keeps_its_last_attempts(
+    ledger_file: Path, isolated_env: Path
+) -> None:
+    make_run_folder(isolated_env)
+    doc = orjson.loads(cli("runs", RUN, "--limit", "2", "--json").stdout)
+    assert [a["attempt"] for a in doc["attempts"]] == [1, 2]  # the last two of three
+    assert doc["attempts_total"] == 3
+    assert doc["ledger_spent_usd"] == pytest.approx(0.00215)  # still the whole run
+    text = cli("runs", RUN, "-n", "1", env={"COLUMNS": "300"})
+    assert text.returncode == 0, text.stderr
+    assert "Last 1 of 3 attempts" in text.stderr
+
+
 def test_runs_when_there_are_none(isolated_env: Path) -> None:
     proc = cli("runs")
     assert proc.returncode == 0
     assert "no runs yet" in proc.stderr
     assert orjson.loads(cli("runs", "--json").stdout) == []
+
+
+def test_library_warnings_are_one_line_on_stderr(isolated_env: Path) -> None:
+    broken = isolated_env / "runs" / "20250101-000000-aaaa"
+    broken.mkdir(parents=True)
+    (broken / "run.json").write_text("{not json")
+    proc = cli("runs")
+    assert proc.returncode == 0, proc.stderr
+    warnings = [line for line in proc.stderr.splitlines() if "skipped run folder" in line]
+    assert warnings == [warnings[0]]
+    assert warnings[0].startswith("warning: skipped run folder 20250101-000000-aaaa: ")
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_logged_exception_is_one_line_unless_debugging(
+    debug: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import logging
+
+    from tokenplan.cli._log import OneLineHandler
+
+    logger = logging.getLogger("tokenplan.test_log_lines")
+    handler = OneLineHandler(debug=debug)
+    logger.addHandler(handler)
+    try:
+        try:
+            raise BrokenPipeError(32, "Broken pipe")
+        except BrokenPipeError:
+            logger.warning("event sink failed;\n detached", exc_info=True)
+        logger.info("not shown")
+    finally:
+        logger.removeHandler(handler)
+    err = capsys.readouterr().err
+    first, *rest = err.splitlines()
+    assert first == "warning: event sink failed; detached: BrokenPipeError: [Errno 32] Broken pipe"
+    assert ("Traceback (most recent call last):" in rest) is debug
+    assert bool(rest) is debug

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -129,6 +130,19 @@ def test_execute_end_to_end_on_the_simulator(isolated_env: Path) -> None:
     assert run["run"]["simulated"] is True
     assert len(run["attempts"]) == len(lines)
     assert run["ledger_spent_usd"] == pytest.approx(run["run"]["spent_usd"])
+
+
+def test_money_is_never_written_with_an_exponent(isolated_env: Path) -> None:
+    # Cheap models: steps cost a few hundredths of a cent ($0.0000584, not $5.8e-05).
+    proc = cli("plan", GOAL, "--budget", "0.05", "--strategy", "cheapest", "--execute")
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"\$[0-9.]+e", proc.stderr + proc.stdout) is None, proc.stderr
+    done = [line for line in proc.stderr.splitlines() if "] done " in line]
+    assert len(done) == 5
+    costs = [m.group(1) for line in done if (m := re.search(r" · (\$0\.[0-9]+) · \d+ call", line))]
+    assert len(costs) == 5, done
+    assert any(c.startswith("$0.0000") for c in costs), costs
+    assert re.search(r"\$0\.[0-9]+ spent of \$0\.05\.\*$", proc.stdout.rstrip()), proc.stdout
 
 
 def test_execute_json_streams_events(isolated_env: Path) -> None:
@@ -318,3 +332,56 @@ def test_execute_against_the_loopback_fake_providers(isolated_env: Path) -> None
     result = Path(summary["result_path"]).read_text()
     assert "A real-looking answer from" in result
     assert "Simulated" not in result
+
+
+def test_json_events_into_a_closed_pipe_cancel_the_run_quietly(isolated_env: Path) -> None:
+    # `tokenplan plan --execute --json | head -1`: once nobody reads the events, the run stops
+    # spending and is recorded as cancelled; no traceback, exit 0 (as for any closed pipe).
+    planned = cli("plan", GOAL, "--json", "--budget", "0.05")
+    run_id = orjson.loads(planned.stdout)["run_id"]
+    env = {**os.environ, **FAST, "TOKENPLAN_SIM_LATENCY_SCALE": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tokenplan", "plan", "--resume", run_id, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()  # what `head -1` does after its line
+    try:
+        _, err = finish(proc, timeout_s=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert orjson.loads(first)["event"] == "run_planned"
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert "event sink failed" not in err
+    assert f"tokenplan plan --resume {run_id}" in err  # how to finish it
+    doc = json.loads((isolated_env / "runs" / run_id / "run.json").read_text())
+    assert doc["status"] == "cancelled"
+    assert any(s["status"] != "succeeded" for s in doc["steps"])
+
+
+def test_from_uses_the_strategy_saved_in_the_plan_file(isolated_env: Path) -> None:
+    out = isolated_env / "plan.json"
+    saved = cli("plan", GOAL, "--budget", "0.05", "--strategy", "cheapest", "--out", str(out))
+    assert saved.returncode == 0, saved.stderr
+    assert orjson.loads(out.read_bytes())["allocation"]["strategy"] == "cheapest"
+
+    shown = cli("plan", "--from", str(out), "--budget", "0.05", "--json")
+    assert orjson.loads(shown.stdout)["allocation"]["strategy"] == "cheapest"
+    ran = cli("plan", "--from", str(out), "--budget", "0.05", "--execute")
+    assert ran.returncode == 0, ran.stderr
+    assert "strategy cheapest (saved in the plan file; --strategy overrides it)" in ran.stderr
+    run_id = ran.stderr.split("details: tokenplan runs ")[1].split()[0]
+    doc = json.loads((isolated_env / "runs" / run_id / "run.json").read_text())
+    assert doc["strategy"] == "cheapest"
+
+    override = cli(
+        "plan", "--from", str(out), "--budget", "0.05", "--strategy", "quality", "--json"
+    )
+    assert orjson.loads(override.stdout)["allocation"]["strategy"] == "best_quality"

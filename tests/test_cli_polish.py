@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import orjson
 import pytest
 
 from tokenplan.cli._app import COMMAND_ORDER
@@ -143,6 +144,70 @@ def test_errors_are_one_line_that_says_how_to_fix(
     assert proc.stderr.count("\n") == 1, proc.stderr
     assert fix in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("plan", "x", "--concurrency", "0"), "--concurrency: expected a positive integer"),
+        (("plan", "x", "--strategy", "bogus"), "--strategy: unknown strategy 'bogus'; expected "),
+        (("route", "hi", "--strategy", "bogus"), "--strategy: unknown strategy 'bogus'; expected"),
+        (("ledger", "--kind", "bogus"), "--kind: unknown kind 'bogus'; expected one of plan, "),
+        (("ledger", "--provider", "zzz"), "--provider: unknown provider 'zzz'; expected one of "),
+        (("ledger", "--provider", "opneai"), "--provider: unknown provider 'opneai' (did you mean"),
+        (("ledger", "--model", "gpt-5-mni"), "--model: unknown model 'gpt-5-mni' (did you mean "),
+        (("ledger", "--model", "nope/nothing"), "'tokenplan models' lists them"),
+        (("models", "--provider", "zzz"), "--provider: unknown provider 'zzz'; expected one of "),
+        (("models", "--tier", "cheap"), "--tier: unknown tier 'cheap'; expected one of budget, "),
+        (("ledger", "--baseline", "nope/nothing"), "--baseline: unknown model 'nope/nothing'"),
+    ],
+)
+def test_errors_name_the_flag(isolated_env: Path, args: tuple[str, ...], message: str) -> None:
+    proc = cli(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(f"error: {message}" if message.startswith("-") else "error: ")
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert message in proc.stderr
+
+
+def test_ledger_filters_accept_what_the_ledger_holds(ledger: Path) -> None:
+    # Known to the catalog (a bare name too), or recorded in the ledger: never an error.
+    for args in (
+        ("--model", "gpt-5-mini"),
+        ("--model", "openai/gpt-5-mini"),
+        ("--provider", "openai"),
+        ("--provider", "openrouter"),
+    ):
+        proc = cli("ledger", *args, "--json")
+        assert proc.returncode == 0, (args, proc.stderr)
+        assert orjson.loads(proc.stdout), args
+    with Ledger(ledger) as led:
+        led.append(
+            Attempt(
+                run_id="", kind="proxy", model="acme/house-model", provider="acme", outcome="ok"
+            )
+        )
+    for args in (
+        ("--provider", "acme"),
+        ("--model", "acme/house-model"),
+        ("--model", "house-model"),
+    ):
+        proc = cli("ledger", *args, "--json")
+        assert proc.returncode == 0, (args, proc.stderr)
+        assert [a["model"] for a in orjson.loads(proc.stdout)] == ["acme/house-model"]
+
+
+def test_an_ambiguous_run_prefix_is_its_own_error(isolated_env: Path) -> None:
+    for run_id in ("20250101-000000-aaaa", "20250102-000000-bbbb"):
+        (isolated_env / "runs" / run_id).mkdir(parents=True)
+        (isolated_env / "runs" / run_id / "run.json").write_text(f'{{"run_id": "{run_id}"}}')
+    proc = cli("runs", "2025")
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        "error: run id prefix '2025' matches 2 runs (20250101-000000-aaaa, "
+        "20250102-000000-bbbb); give more of the id\n"
+    )
+    assert cli("runs", "20250102", "--json").returncode == 0
 
 
 def test_top_level_help_lists_each_command_on_one_line() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -101,7 +102,8 @@ def test_bad_budget_is_exit_2(budget: str) -> None:
 
 def test_budget_too_small_names_the_cheapest_option() -> None:
     res = run(PROMPT, "--budget", "0.00001")
-    assert_usage_error(res, "no model fits $1e-05: cheapest is ")
+    assert_usage_error(res, "no model fits $0.00001: cheapest is ")
+    assert re.search(r"cheapest is \S+ at \$0\.0[0-9]+ for this prompt", res.stderr), res.stderr
     assert "for this prompt" in res.stderr
 
 

@@ -53,6 +53,38 @@ def test_send_json_document(isolated_env: Path) -> None:
     assert doc["provider"] == attempts[0].provider != "sim"
 
 
+@pytest.mark.parametrize("explain", [False, True])
+def test_send_json_carries_the_routing_decision(isolated_env: Path, explain: bool) -> None:
+    res = run("Add 2 and 3.", "--send", "--json", *(["--explain"] if explain else []))
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    route = doc["route"]  # what `route --json` prints, beside the answer's keys
+    assert route["model"] == route["ladder"][0]["model"]
+    assert doc["model"] in {rung["model"] for rung in route["ladder"]}
+    assert {"strategy", "capability", "estimated_cost_usd", "reason"} <= set(route)
+    assert ("classification" in route) is explain
+    assert ("dropped" in route) is explain
+
+
+def test_send_honours_explain(isolated_env: Path) -> None:
+    res = run("Add 2 and 3.", "--send", "--explain")
+    assert res.returncode == 0, res.stderr
+    assert "classification" in res.stderr
+    assert "candidates (ladder)" in res.stderr
+    assert "[simulated by tokenplan sim" in res.stdout
+
+
+def test_send_notes_are_one_line_each_on_a_pipe(isolated_env: Path) -> None:
+    res = run("What is the capital of France?", "--send", env={"COLUMNS": "80"})
+    assert res.returncode == 0, res.stderr
+    lines = res.stderr.splitlines()
+    notes = [line for line in lines if line.startswith("note: ")]
+    assert len(notes) == 1
+    assert notes[0].endswith("for a local server")  # not cut at 80 columns
+    assert lines[-1].endswith("simulated")
+    assert "tokens · " in lines[-1]  # the summary is one line too
+
+
 def test_stream_without_send_is_a_usage_error() -> None:
     res = run("hi", "--stream")
     assert res.returncode == 2

@@ -132,11 +132,17 @@ def test_unknown_run_suggests_close_matches(tmp_path: Path) -> None:
     with pytest.raises(UnknownRunError) as ambiguous:
         load_run(tmp_path, "202501")
     assert set(ambiguous.value.suggestions) == {"20250101-000000-aaaa", "20250102-000000-bbbb"}
+    assert ambiguous.value.candidates == 2
+    assert str(ambiguous.value) == (
+        "run id prefix '202501' matches 2 runs (20250101-000000-aaaa, 20250102-000000-bbbb); "
+        "give more of the id"
+    )
     with pytest.raises(UnknownRunError) as typo:
         load_run(tmp_path, "20250101-000000-aaab")
     assert typo.value.suggestions[0] == "20250101-000000-aaaa"  # closest first
     assert typo.value.run_id == "20250101-000000-aaab"
     assert "did you mean 20250101-000000-aaaa" in str(typo.value)
+    assert typo.value.candidates == 0
     with pytest.raises(UnknownRunError):
         load_run(tmp_path, "../etc")
     with pytest.raises(UnknownRunError):

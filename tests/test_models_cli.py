@@ -99,7 +99,7 @@ def test_code_only_models_are_left_out_of_other_capabilities() -> None:
     [
         (("--capability", "poetry"), "unknown capability 'poetry'; expected one of code, "),
         (("--tier", "platinum"), "unknown tier 'platinum'; expected one of budget, mid, "),
-        (("--provider", "acme"), "known providers: anthropic, deepseek, gemini, mistral"),
+        (("--provider", "acme"), "expected one of anthropic, deepseek, gemini, mistral"),
         (("--bogus",), "No such option"),
     ],
 )

@@ -9,6 +9,7 @@ import pytest
 
 from tokenplan.catalog import Catalog
 from tokenplan.errors import ConfigError, NoCandidateError, UsageError
+from tokenplan.money import format_usd
 from tokenplan.routing.classifier import classify
 from tokenplan.routing.router import Router
 from tokenplan.settings import Settings
@@ -148,7 +149,8 @@ def test_budget_just_below_the_cheapest_names_it() -> None:
     with pytest.raises(NoCandidateError) as info:
         r.route(SIMPLE, budget_usd=exact * 0.999)
     msg = str(info.value)
-    assert msg.startswith(f"no model fits ${exact * 0.999:g}: cheapest is acme/tiny at $")
+    assert msg.startswith(f"no model fits {format_usd(exact * 0.999)}: cheapest is acme/tiny at $")
+    assert f"acme/tiny at {format_usd(exact)} for" in msg
     assert msg.endswith("for this prompt")
     assert info.value.reasons["big/flagship"].startswith("over budget")
     assert info.value.exit_code == 2

@@ -6,7 +6,7 @@ Callers decide from types and fields, never from message text::
     ├── ConfigError                      bad settings, flags or config file (exit code 2)
     │   ├── MissingKeyError(provider, env_var)
     │   └── UsageError                   bad user input on the CLI / API surface
-    │       └── UnknownRunError(run_id, suggestions)
+    │       └── UnknownRunError(run_id, suggestions, candidates)
     ├── UnknownModelError(model_id, suggestions)
     ├── PlanError
     │   ├── PlanParseError(raw)
@@ -136,11 +136,22 @@ class UsageError(ConfigError):
 
 
 class UnknownRunError(UsageError):
-    """No run folder has this id (``suggestions`` holds close matches)."""
+    """No run folder has this id (``suggestions`` holds close matches), or ``candidates`` > 1
+    runs start with it (``suggestions`` holds the first few of them)."""
 
-    def __init__(self, run_id: str, suggestions: Sequence[str] = ()) -> None:
+    def __init__(
+        self, run_id: str, suggestions: Sequence[str] = (), *, candidates: int = 0
+    ) -> None:
         self.run_id = run_id
         self.suggestions = tuple(suggestions)
+        self.candidates = candidates
+        if candidates > 1:
+            more = ", ..." if candidates > len(self.suggestions) else ""
+            super().__init__(
+                f"run id prefix {run_id!r} matches {candidates} runs "
+                f"({', '.join(self.suggestions)}{more}); give more of the id"
+            )
+            return
         hint = f" (did you mean {', '.join(self.suggestions)}?)" if self.suggestions else ""
         super().__init__(f"Unknown run {run_id!r}{hint}; 'tokenplan runs' lists them")
 

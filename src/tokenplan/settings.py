@@ -336,11 +336,13 @@ class Settings:
         *,
         env: Mapping[str, str] | None = None,
         config_file: Path | None = None,
+        flags: Mapping[str, str] | None = None,
     ) -> Settings:
         """Resolve settings from overrides > env > config file > defaults.
 
         ``overrides`` maps field names to values; ``None`` values are ignored, so CLI options
-        can be passed through unconditionally.
+        can be passed through unconditionally. ``flags`` names the command-line flag an
+        override came from, for error messages (``--concurrency: expected a positive integer``).
         """
         env = dict(os.environ if env is None else env)
         paths = Paths.from_env(env)
@@ -353,7 +355,8 @@ class Settings:
                 continue
             toml_key, env_key = f.metadata.get("toml"), f.metadata.get("env")
             if overrides and overrides.get(f.name) is not None:
-                values[f.name] = _parse(parse, overrides[f.name], f"option {f.name}")
+                source = (flags or {}).get(f.name) or f"option {f.name}"
+                values[f.name] = _parse(parse, overrides[f.name], source)
             elif env_key and env.get(env_key, "") != "":
                 values[f.name] = _parse(parse, env[env_key], env_key)
             elif toml_key:

@@ -3,8 +3,8 @@
 One module per noun registers its commands on the typer app when imported. A command line loads
 only the module of the command it names (all of them for ``--help`` or an unknown name), and
 command bodies import what they need lazily, so start-up pays for little beyond typer. Errors end
-as one line on stderr and an exit code (2 for bad input), never a traceback;
-``TOKENPLAN_DEBUG=1`` shows tracebacks.
+as one line on stderr and an exit code (2 for bad input), never a traceback, and so do the
+library's log warnings (``warning: ...``); ``TOKENPLAN_DEBUG=1`` shows tracebacks.
 """
 
 from __future__ import annotations
@@ -54,9 +54,11 @@ def __getattr__(name: str) -> Any:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     from tokenplan.cli._app import app_for
+    from tokenplan.cli._log import log_to_stderr
     from tokenplan.errors import TokenplanError
 
     args = sys.argv[1:] if argv is None else argv
+    log_to_stderr(debug=bool(os.environ.get("TOKENPLAN_DEBUG")))
     try:
         load_commands(args)
         rv = app_for(args)(args=args, prog_name="tokenplan", standalone_mode=False)

@@ -7,7 +7,8 @@ Pure string functions (no rich), so JSON paths can import this module for free.
 * tokens: :func:`tokens` - exact below 10,000 (``1,024``), then decimal ``k``/``M``/``B`` with
   three significant digits (``128k`` for 128,000, ``1.05M`` for 1,048,576), as vendors quote them;
 * times: :func:`ago` - ``45s ago``, ``12m ago``, ``5h ago``, ``3d ago``, then the date;
-  :func:`timestamp` - local ``YYYY-MM-DD HH:MM:SS``.
+  :func:`timestamp` - local ``YYYY-MM-DD HH:MM:SS``;
+* text in a cell: :func:`clip` - one line, cut with an ellipsis.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import datetime
 
 from tokenplan.money import format_usd as usd
 
-__all__ = ["ago", "ago_dt", "percent", "timestamp", "tokens", "usd"]
+__all__ = ["ago", "ago_dt", "clip", "percent", "timestamp", "tokens", "usd"]
 
 
 def tokens(n: int | None) -> str:
@@ -83,3 +84,11 @@ def timestamp(ts: float | None) -> str:
         return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
     except (OverflowError, OSError, ValueError):
         return "?"
+
+
+def clip(text: str | None, width: int) -> str:
+    """``text`` on one line, at most ``width`` characters (an ellipsis marks the cut)."""
+    if not text:
+        return ""
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"

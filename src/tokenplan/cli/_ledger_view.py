@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from tokenplan.cli._format import ago, ago_dt, percent, timestamp, tokens, usd
+from tokenplan.cli._format import ago, ago_dt, clip, percent, timestamp, tokens, usd
 from tokenplan.cli._output import stderr_console
 from tokenplan.cli._table import Cell, Col, Fitted, fit
 from tokenplan.ledger.attempt import Attempt
@@ -30,7 +30,6 @@ __all__ = [
     "ATTEMPT_COLUMNS",
     "SUMMARY_COLUMNS",
     "attempts_table",
-    "clip",
     "print_summary",
     "run_steps_table",
     "runs_table",
@@ -58,14 +57,6 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "savings_pct",
     "simulated",
 )
-
-
-def clip(text: str | None, width: int) -> str:
-    """``text`` on one line, at most ``width`` characters (an ellipsis marks the cut)."""
-    if not text:
-        return ""
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _outcome(outcome: str) -> Text:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["emit_json", "stderr_console", "stdout_console"]
+__all__ = ["emit_json", "stderr_console"]
 
 _consoles: dict[str, Console] = {}
 
@@ -24,14 +24,6 @@ def stderr_console() -> Console:
 
         _consoles["err"] = Console(stderr=True, highlight=False)
     return _consoles["err"]
-
-
-def stdout_console() -> Console:
-    if "out" not in _consoles:
-        from rich.console import Console
-
-        _consoles["out"] = Console(highlight=False)
-    return _consoles["out"]
 
 
 def emit_json(data: Any) -> None:

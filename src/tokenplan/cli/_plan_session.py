@@ -40,6 +40,8 @@ class Options:
     as_json: bool
     mermaid: bool
     tree: bool
+    #: The strategy came from the plan file's allocation (no --strategy given).
+    strategy_from_file: bool = False
 
 
 def options(
@@ -84,22 +86,33 @@ def options(
         from tokenplan.planning.planfile import load_plan
 
         document = load_plan(from_file, max_steps=checked_max_steps)
+    strategy_from_file = False
+    if strategy is not None:
+        try:
+            strategy = check_strategy(strategy)
+        except UsageError as exc:
+            raise UsageError(f"--strategy: {exc}") from None
+    elif document is not None and document.allocation is not None:
+        # The plan was allocated with this strategy; a run of it keeps it unless told otherwise.
+        strategy, strategy_from_file = check_strategy(document.allocation.strategy), True
     if resume is not None:
-        from tokenplan.ledger.runs import load_run
+        from tokenplan.ledger.runs import find_run_folder
 
-        resume = load_run(settings.paths.runs_dir, resume).run_id  # a unique prefix is enough
+        # A unique prefix is enough. Nothing is read here: resume reads the run under its lock.
+        resume = find_run_folder(settings.paths.runs_dir, resume).name
     return Options(
         goal=goal,
         document=document,
         resume=resume,
-        budget_usd=None if budget is None else check_budget_usd(budget),
-        strategy=None if strategy is None else check_strategy(strategy),
+        budget_usd=None if budget is None else check_budget_usd(budget, name="--budget"),
+        strategy=strategy,
         max_steps=checked_max_steps,
         execute=execute or resume is not None,
         out=out,
         as_json=as_json,
         mermaid=mermaid,
         tree=tree,
+        strategy_from_file=strategy_from_file,
     )
 
 
@@ -107,7 +120,7 @@ async def main(opts: Options, settings: Settings) -> int:
     import anyio
 
     from tokenplan.cli._output import stderr_console
-    from tokenplan.cli._progress import make_view
+    from tokenplan.cli._progress import JsonLines, make_view
     from tokenplan.execution.executor import Executor
     from tokenplan.execution.signals import cancel_on_signals
     from tokenplan.runtime import Runtime, offline_notice
@@ -121,6 +134,8 @@ async def main(opts: Options, settings: Settings) -> int:
                 f"note: {notice}", style="yellow", markup=False, highlight=False, soft_wrap=True
             )
         executor = Executor(runtime, on_event=view)
+        if isinstance(view, JsonLines):
+            view.on_output_closed = executor.cancel  # nobody reads the events: stop spending
         session = _Session(opts, executor, console, view)
         with anyio.CancelScope() as scope:
 
@@ -166,6 +181,13 @@ class _Session:
             return await self._run(None)
         if opts.document is not None:
             doc = opts.document
+            if opts.strategy_from_file and not opts.as_json:
+                self.console.print(
+                    f"strategy {opts.strategy} (saved in the plan file; --strategy overrides it)",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
             if not opts.execute:
                 allocation = self._allocate(doc.plan)
                 self._show(doc.plan, allocation, None, run_id=None)
@@ -272,6 +294,15 @@ class _Session:
         if self.opts.as_json:
             import orjson
 
+            if self.view is not None and self.view.output_closed:
+                again = "" if result.ok else f"; resume: tokenplan plan --resume {result.run_id}"
+                self.console.print(
+                    f"stdout was closed: run {result.run_id} {result.status.value}{again}",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
+                raise BrokenPipeError  # the entry point ends quietly (exit 0), as for any pipe
             sys.stdout.buffer.write(orjson.dumps(summary_json(result)) + b"\n")
             sys.stdout.flush()
             return

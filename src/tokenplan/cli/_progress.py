@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tokenplan.cli._format import clip, usd
 from tokenplan.execution.events import (
     BudgetWait,
     RunFinished,
@@ -26,6 +27,7 @@ from tokenplan.execution.events import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import TracebackType
 
     from rich.console import Console, RenderableType
@@ -43,12 +45,6 @@ __all__ = [
     "print_summary",
     "summary_json",
 ]
-
-
-def _usd(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"${value:.4g}" if value >= 0.001 or value == 0 else f"${value:.2g}"
 
 
 @dataclass(slots=True)
@@ -76,6 +72,8 @@ class ProgressView:
         self.spent_usd = 0.0
         self.simulated = False
         self.started = time.monotonic()
+        #: True once the view's output has no reader any more (a closed pipe).
+        self.output_closed = False
 
     def __call__(self, event: ExecutorEvent) -> None:
         self.track(event)
@@ -151,13 +149,29 @@ class ProgressView:
 
 
 class JsonLines(ProgressView):
-    """One JSON object per event on stdout (NDJSON), flushed at once."""
+    """One JSON object per event on stdout (NDJSON), flushed at once.
+
+    When the reader goes away (``... --json | head -1``) the events stop, ``output_closed``
+    turns true and ``on_output_closed`` is called (the CLI cancels the run: nobody is
+    watching it spend).
+    """
+
+    def __init__(self, on_output_closed: Callable[[], object] | None = None) -> None:
+        super().__init__()
+        self.on_output_closed = on_output_closed
 
     def show(self, event: ExecutorEvent) -> None:
         import orjson
 
-        sys.stdout.buffer.write(orjson.dumps(event.to_dict()) + b"\n")
-        sys.stdout.flush()
+        if self.output_closed:
+            return
+        try:
+            sys.stdout.buffer.write(orjson.dumps(event.to_dict()) + b"\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            self.output_closed = True
+            if self.on_output_closed is not None:
+                self.on_output_closed()
 
 
 class PlainLines(ProgressView):
@@ -178,8 +192,8 @@ class PlainLines(ProgressView):
             verb = "resuming" if event.resumed else "running"
             sim = " (simulated)" if event.simulated else ""
             self._say(
-                f"{verb} {event.run_id}: {event.steps} steps, budget {_usd(event.budget_usd)}, "
-                f"{_usd(event.spent_usd)} spent so far{sim}"
+                f"{verb} {event.run_id}: {event.steps} steps, budget {usd(event.budget_usd)}, "
+                f"{usd(event.spent_usd)} spent so far{sim}"
             )
         elif isinstance(event, StepAttempt):
             what = "start   " if event.rung == 1 else "retry   "
@@ -189,8 +203,8 @@ class PlainLines(ProgressView):
             self._say(f"escalate {event.step_id}  {event.from_model} -> {to}: {event.reason}")
         elif isinstance(event, BudgetWait):
             self._say(
-                f"wait     {event.step_id}  needs {_usd(event.needed_usd)}, "
-                f"{_usd(event.available_usd)} free until calls in flight settle"
+                f"wait     {event.step_id}  needs {usd(event.needed_usd)}, "
+                f"{usd(event.available_usd)} free until calls in flight settle"
             )
         elif isinstance(event, StepFinished):
             self._step_line(event)
@@ -205,9 +219,9 @@ class PlainLines(ProgressView):
         elif status == "succeeded":
             calls = f"{row.calls} call{'s' if row.calls != 1 else ''}"
             self._say(
-                f"done     {event.step_id}  {row.model} · {_usd(row.cost_usd)} · {calls} · "
-                f"{event.duration_s or 0:.1f} s · spent {_usd(self.spent_usd)} of "
-                f"{_usd(self.budget_usd)}"
+                f"done     {event.step_id}  {row.model} · {usd(row.cost_usd)} · {calls} · "
+                f"{event.duration_s or 0:.1f} s · spent {usd(self.spent_usd)} of "
+                f"{usd(self.budget_usd)}"
             )
         else:
             label = {"failed": "FAILED  ", "blocked": "blocked ", "not_run": "not run "}.get(
@@ -297,9 +311,9 @@ class LiveView(ProgressView):
                 Text(f"{row.model} ({row.tier})" if row.model else "-", style="dim" if
                      row.state in ("pending", "queued") else ""),
                 "-" if attempts is None else str(attempts),
-                _usd(row.cost_usd) if row.cost_usd is not None else "-",
+                usd(row.cost_usd) if row.cost_usd is not None else "-",
                 "-" if took is None else f"{took:.1f}s",
-                Text(_clip(row.note, 60), style="dim"),
+                Text(clip(row.note, 60), style="dim"),
             )  # fmt: skip
         return Group(table, self._footer(now))
 
@@ -309,7 +323,7 @@ class LiveView(ProgressView):
         done = sum(1 for r in self.rows.values() if r.state in ("succeeded", "reused"))
         running = sum(1 for r in self.rows.values() if r.state == "running")
         text = Text()
-        text.append(f"spent {_usd(self.spent_usd)} of {_usd(self.budget_usd)}", style="bold")
+        text.append(f"spent {usd(self.spent_usd)} of {usd(self.budget_usd)}", style="bold")
         if self.budget_usd:
             share = min(1.0, self.spent_usd / self.budget_usd)
             filled = math.floor(share * 20)
@@ -319,11 +333,6 @@ class LiveView(ProgressView):
         if self.simulated:
             text.append("  ·  simulated", style="yellow")
         return text
-
-
-def _clip(text: str, limit: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def make_view(*, as_json: bool, console: Console) -> ProgressView:
@@ -349,9 +358,9 @@ def print_summary(result: ExecutionResult, console: Console, *, notice: str | No
     )
     head = result.status.value.replace("_", " ")
     console.print(f"[{style}]{head}[/] · " + ", ".join(parts), highlight=False, soft_wrap=True)
-    planner = f" (planner {_usd(result.planner_cost_usd)})" if result.planner_cost_usd else ""
+    planner = f" (planner {usd(result.planner_cost_usd)})" if result.planner_cost_usd else ""
     console.print(
-        f"spent {_usd(result.spent_usd)} of {_usd(result.budget_usd)}{planner} · {makespan:.1f} s",
+        f"spent {usd(result.spent_usd)} of {usd(result.budget_usd)}{planner} · {makespan:.1f} s",
         markup=False,
         highlight=False,
         soft_wrap=True,
@@ -368,12 +377,14 @@ def print_summary(result: ExecutionResult, console: Console, *, notice: str | No
 
 
 def _next_step(result: ExecutionResult, console: Console) -> None:
+    from tokenplan.execution.prepare import budget_arg
+
     status = result.status.value
     resume = f"tokenplan plan --resume {result.run_id}"
     if status == "budget_exhausted":
         more = (result.budget_usd or result.spent_usd) * 2
         console.print(
-            f"resume with a higher budget: {resume} --budget {more:.2g}",
+            f"resume with a higher budget: {resume} --budget {budget_arg(more)}",
             markup=False,
             highlight=False,
             soft_wrap=True,

@@ -28,8 +28,12 @@ async def route_send(
     as_json: bool = False,
     budget_usd: float | None = None,
     capability: str | None = None,
+    route: dict[str, Any] | None = None,
 ) -> SendResult:
-    """Send ``request`` down ``ladder`` and render it for the terminal; returns the result."""
+    """Send ``request`` down ``ladder`` and render it for the terminal; returns the result.
+
+    ``route`` (the routing decision's JSON) goes into the ``--json`` document under ``route``.
+    """
     from tokenplan.cli._output import emit_json, stderr_console
     from tokenplan.runtime import offline_notice
     from tokenplan.send import send, summary_line
@@ -37,7 +41,9 @@ async def route_send(
     console = stderr_console()
     notice = offline_notice(runtime)
     if notice is not None:
-        console.print(f"note: {notice}", style="yellow")
+        console.print(
+            f"note: {notice}", style="yellow", markup=False, highlight=False, soft_wrap=True
+        )
 
     def write(text: str) -> None:
         sys.stdout.write(text)
@@ -53,18 +59,21 @@ async def route_send(
         capability=capability,
     )
     if as_json:
-        emit_json(result_json(result))
+        emit_json(result_json(result, route=route))
     else:
         if not result.response.text.endswith("\n"):
             write("\n")
-        console.print(summary_line(result), style="dim")
+        console.print(
+            summary_line(result), style="dim", markup=False, highlight=False, soft_wrap=True
+        )
     return result
 
 
-def result_json(result: SendResult) -> dict[str, Any]:
-    """The ``--json`` document of a send."""
+def result_json(result: SendResult, *, route: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``--json`` document of a send: the answer and its cost, then (when given) the
+    routing decision under ``route`` (the ``route --json`` document)."""
     r = result.response
-    return {
+    doc: dict[str, Any] = {
         "model": r.model,
         "provider": r.provider,
         "text": r.text,
@@ -77,3 +86,6 @@ def result_json(result: SendResult) -> dict[str, Any]:
         "run_id": result.run_id,
         "simulated": r.simulated,
     }
+    if route is not None:
+        doc["route"] = route
+    return doc

@@ -11,6 +11,7 @@ from tokenplan.cli._app import app, examples
 if TYPE_CHECKING:
     from tokenplan.catalog import Catalog
     from tokenplan.ledger.reader import LedgerReader
+    from tokenplan.ledger.store import Ledger
     from tokenplan.settings import Settings
 
 _BY_HELP = "Group the summary by model, provider, day, run, capability, kind or tier."
@@ -109,6 +110,8 @@ def ledger_cmd(
     baseline model."""
     import logging
 
+    from tokenplan.catalog import load_catalog
+    from tokenplan.cli._choices import check_choice
     from tokenplan.errors import UsageError
     from tokenplan.ledger.attempt import ATTEMPT_KINDS, OUTCOMES
     from tokenplan.ledger.summary import GROUP_KEYS
@@ -116,20 +119,23 @@ def ledger_cmd(
 
     if as_json and as_csv:
         raise UsageError("--json and --csv are exclusive; choose one of them")
-    if by is not None and by not in GROUP_KEYS:
-        raise UsageError(f"--by: expected one of {', '.join(GROUP_KEYS)}; got {by!r}")
-    for option, value, allowed in (
-        ("--kind", kind, ATTEMPT_KINDS),
-        ("--outcome", outcome, OUTCOMES),
-    ):
-        if value is not None and value not in allowed:
-            raise UsageError(f"{option}: expected one of {', '.join(allowed)}; got {value!r}")
-    settings = Settings.load({"baseline_model": baseline, "ledger_path": file})
+    by = check_choice(by, GROUP_KEYS, flag="--by", what="grouping")
+    kind = check_choice(kind, ATTEMPT_KINDS, flag="--kind", what="kind")
+    outcome = check_choice(outcome, OUTCOMES, flag="--outcome", what="outcome")
+    settings = Settings.load(
+        {"baseline_model": baseline, "ledger_path": file},
+        flags={"baseline_model": "--baseline", "ledger_path": "--file"},
+    )
     from tokenplan.ledger.store import Ledger
 
     # The CLI reports unreadable lines itself (one line on stderr), not through logging.
     logging.getLogger("tokenplan.ledger.reader").addHandler(logging.NullHandler())
-    reader = Ledger(settings.ledger_file).read(
+    ledger = Ledger(settings.ledger_file)
+    catalog = None
+    if provider is not None or model is not None or baseline is not None:
+        catalog = load_catalog(settings)
+        _check_filters(catalog, settings, ledger, provider=provider, model=model, baseline=baseline)
+    reader = ledger.read(
         since=since,
         until=until,
         run=run,
@@ -139,17 +145,48 @@ def ledger_cmd(
         outcome=outcome,
     )
     if summary or by is not None:
-        _show_summary(reader, settings, by=by, limit=limit, as_json=as_json, as_csv=as_csv)
+        catalog = catalog or load_catalog(settings)
+        _show_summary(reader, settings, catalog, by=by, limit=limit, as_json=as_json, as_csv=as_csv)
     else:
         _show_recent(reader, limit=limit or 20, as_json=as_json, as_csv=as_csv)
     _warn_skipped(reader)
 
 
-def _catalog(settings: Settings) -> Catalog:
-    """The catalog prices come from: bundled, refreshed and user models."""
-    from tokenplan.catalog import load_catalog
+def _check_filters(
+    catalog: Catalog,
+    settings: Settings,
+    ledger: Ledger,
+    *,
+    provider: str | None,
+    model: str | None,
+    baseline: str | None,
+) -> None:
+    """A --provider or --model the catalog and the endpoints do not know, and the ledger has
+    never recorded, is a typo: say so (with close matches) rather than "no attempts match".
+    --baseline must be a catalog model."""
+    from tokenplan.cli._choices import unknown_choice
+    from tokenplan.providers.endpoints import ENDPOINTS
 
-    return load_catalog(settings)
+    if baseline is not None and catalog.find(settings.baseline_model) is None:
+        raise unknown_choice(
+            settings.baseline_model,
+            [m.id for m in catalog],
+            flag="--baseline",
+            what="model",
+            listed_by="tokenplan models",
+        )
+    if provider is not None:
+        known = [*catalog.providers, *(e.name for e in ENDPOINTS), *settings.endpoints]
+        if provider not in known and not ledger.read(provider=provider).tail(1):
+            raise unknown_choice(provider, sorted(set(known)), flag="--provider", what="provider")
+    if model is not None and catalog.find(model) is None and not ledger.read(model=model).tail(1):
+        raise unknown_choice(
+            model,
+            [m.id for m in catalog] + [m.id.rsplit("/", 1)[-1] for m in catalog],
+            flag="--model",
+            what="model",
+            listed_by="tokenplan models",
+        )
 
 
 def _workers() -> int:
@@ -166,6 +203,7 @@ def _workers() -> int:
 def _show_summary(
     reader: LedgerReader,
     settings: Settings,
+    catalog: Catalog,
     *,
     by: str | None,
     limit: int | None,
@@ -176,7 +214,6 @@ def _show_summary(
 
     from tokenplan.ledger.summary import summarize
 
-    catalog = _catalog(settings)
     baseline = catalog.get(settings.baseline_model)
     result = summarize(reader, by=by, baseline=baseline, catalog=catalog, workers=_workers())
     if limit is not None:

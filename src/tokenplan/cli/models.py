@@ -70,18 +70,13 @@ def models_cmd(
     if ctx.invoked_subcommand is not None:
         return
     from tokenplan.catalog import CAPABILITIES, TIERS, load_catalog
-    from tokenplan.errors import UsageError
+    from tokenplan.cli._choices import check_choice
     from tokenplan.settings import Settings
 
-    capability = _choice(capability, CAPABILITIES, "capability")
-    tier = _choice(tier, TIERS, "tier")
+    capability = check_choice(capability, CAPABILITIES, flag="--capability", what="capability")
+    tier = check_choice(tier, TIERS, flag="--tier", what="tier")
     catalog = load_catalog(Settings.load())
-    if provider is not None:
-        provider = provider.strip().lower()
-        if provider not in catalog.providers:
-            raise UsageError(
-                f"unknown provider {provider!r}; known providers: {', '.join(catalog.providers)}"
-            )
+    provider = check_choice(provider, catalog.providers, flag="--provider", what="provider")
     rows = catalog.filter(capability=capability, tier=tier, provider=provider)
     if as_json:
         from tokenplan.cli._output import emit_json
@@ -92,17 +87,6 @@ def models_cmd(
         return
     if not as_json:
         _render_table(rows, total=len(catalog))
-
-
-def _choice(value: str | None, allowed: tuple[str, ...], what: str) -> str | None:
-    if value is None:
-        return None
-    norm = value.strip().lower()
-    if norm not in allowed:
-        from tokenplan.errors import UsageError
-
-        raise UsageError(f"unknown {what} {value!r}; expected one of {', '.join(allowed)}")
-    return norm
 
 
 def _render_table(rows: list[Model], *, total: int) -> None:

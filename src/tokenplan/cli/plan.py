@@ -44,7 +44,8 @@ def plan_cmd(
         "--strategy",
         "-s",
         metavar="STRATEGY",
-        help="How to choose models: cheapest, balanced (default), best_quality.",
+        help="How to choose models: cheapest, balanced (default), best_quality. With "
+        "--from: the strategy saved in the plan file unless given.",
     ),
     max_steps: int | None = typer.Option(
         None, "--max-steps", metavar="N", help="Most steps the plan may have (default 12)."
@@ -87,7 +88,7 @@ def plan_cmd(
     from tokenplan.cli._plan_session import main, options
     from tokenplan.settings import Settings
 
-    settings = Settings.load({"concurrency": concurrency})
+    settings = Settings.load({"concurrency": concurrency}, flags={"concurrency": "--concurrency"})
     opts = options(goal, from_file, resume, budget, strategy, max_steps, execute, out,
                    as_json, mermaid, tree, settings=settings)  # fmt: skip
     code = run_sync(main, opts, settings)

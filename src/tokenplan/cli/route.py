@@ -15,12 +15,11 @@ import typer
 from tokenplan.cli._app import app, examples
 
 if TYPE_CHECKING:
-    from tokenplan.catalog.catalog import Catalog
     from tokenplan.routing.decision import RouteDecision
     from tokenplan.runtime import Runtime
     from tokenplan.settings import Settings
 
-__all__ = ["decide", "read_prompt", "render", "route_catalog", "route_cmd"]
+__all__ = ["decide", "read_prompt", "render", "route_cmd"]
 
 _NEXT_RUNGS = 3
 
@@ -105,7 +104,10 @@ def route_cmd(
         False, "--stream", help="With --send: print the answer as it arrives."
     ),
     as_json: bool = typer.Option(
-        False, "--json", help="Print the decision (with --send: the answer) as JSON on stdout."
+        False,
+        "--json",
+        help="Print the decision as JSON on stdout (with --send: the answer, and the decision "
+        "under 'route').",
     ),
 ) -> None:
     """Pick the model for PROMPT under a strategy and a budget, and say why.
@@ -126,12 +128,27 @@ def route_cmd(
             "strategy": strategy,
             "route_budget_usd": optional_budget_usd(budget, name="--budget"),
             "default_max_tokens": max_tokens,
-        }
+        },
+        flags={
+            "strategy": "--strategy",
+            "route_budget_usd": "--budget",
+            "default_max_tokens": "--max-tokens",
+        },
     )
     if send:
         from tokenplan._sync import run_sync
 
-        run_sync(_decide_and_send, text, settings, capability, require, strict, stream, as_json)
+        run_sync(
+            _decide_and_send,
+            text,
+            settings,
+            capability,
+            require,
+            strict,
+            stream=stream,
+            explain=explain,
+            as_json=as_json,
+        )
         return
     decision = decide(
         text, settings=settings, capability=capability, require=require, strict=strict
@@ -145,7 +162,9 @@ async def _decide_and_send(
     capability: str | None,
     require: list[str],
     strict: bool,
+    *,
     stream: bool,
+    explain: bool,
     as_json: bool,
 ) -> None:
     from tokenplan.cli._send import route_send
@@ -164,7 +183,7 @@ async def _decide_and_send(
         if not as_json:
             from tokenplan.cli._route_view import show
 
-            show(decision, explain=False, next_rungs=_NEXT_RUNGS)
+            show(decision, explain=explain, next_rungs=_NEXT_RUNGS)
         request = ChatRequest.from_prompt(
             text, model=decision.model.id, max_tokens=settings.default_max_tokens
         )
@@ -176,6 +195,7 @@ async def _decide_and_send(
             as_json=as_json,
             budget_usd=settings.route_budget_usd,
             capability=decision.capability,
+            route=decision.to_dict(explain=explain) if as_json else None,
         )
         if not as_json:
             from tokenplan.cli._route_view import answer_warning
@@ -184,7 +204,9 @@ async def _decide_and_send(
             if warning is not None:
                 from tokenplan.cli._output import stderr_console
 
-                stderr_console().print(f"warning: {warning}", style="yellow", markup=False)
+                stderr_console().print(
+                    f"warning: {warning}", style="yellow", markup=False, soft_wrap=True
+                )
 
 
 def read_prompt(prompt: str) -> str:
@@ -196,13 +218,6 @@ def read_prompt(prompt: str) -> str:
         where = "stdin was empty" if prompt == "-" else "the prompt is empty"
         raise UsageError(f"{where}: pass the prompt as an argument, or - to read it from stdin")
     return text
-
-
-def route_catalog(settings: Settings) -> Catalog:
-    """The catalog the router uses: bundled snapshot, refresh cache and user models."""
-    from tokenplan.catalog import load_catalog
-
-    return load_catalog(settings)
 
 
 def decide(
@@ -223,9 +238,11 @@ def decide(
     from tokenplan.settings import normalize_strategy
 
     if runtime is None:
+        from tokenplan.catalog import load_catalog
         from tokenplan.runtime import Runtime
 
-        runtime = Runtime(settings, catalog=route_catalog(settings))
+        # The bundled snapshot, the refresh cache and user models.
+        runtime = Runtime(settings, catalog=load_catalog(settings))
     latency: dict[str, float] = {}
     if normalize_strategy(settings.strategy)[1]:
         from tokenplan.ledger.stats import latency_p50

@@ -34,8 +34,14 @@ def runs_cmd(
         help="Show this run (its id, or a unique prefix of it); omit to list runs.",
         show_default=False,
     ),
-    limit: int = typer.Option(
-        20, "--limit", "-n", min=1, metavar="N", help="Runs to list, newest first."
+    limit: int | None = typer.Option(
+        None,
+        "--limit",
+        "-n",
+        min=1,
+        metavar="N",
+        help="Runs to list, newest first; with RUN_ID, the run's last N attempts.  "
+        "[default: 20 runs, every attempt]",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
 ) -> None:
@@ -49,9 +55,9 @@ def runs_cmd(
     settings = Settings.load()
     logging.getLogger("tokenplan.ledger.reader").addHandler(logging.NullHandler())
     if run_id is None:
-        _list(settings.paths.runs_dir, limit=limit, as_json=as_json)
+        _list(settings.paths.runs_dir, limit=limit or 20, as_json=as_json)
     else:
-        _show(settings, run_id, as_json=as_json)
+        _show(settings, run_id, limit=limit, as_json=as_json)
 
 
 def _list(runs_dir: Path, *, limit: int, as_json: bool) -> None:
@@ -71,6 +77,7 @@ def _list(runs_dir: Path, *, limit: int, as_json: bool) -> None:
             f"no runs yet ({runs_dir}); 'tokenplan plan \"GOAL\" --execute' makes one",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
         return
     from tokenplan.cli import _ledger_view as view
@@ -79,15 +86,16 @@ def _list(runs_dir: Path, *, limit: int, as_json: bool) -> None:
     print_tables(console, view.runs_table(runs))
 
 
-def _show(settings: Settings, run_id: str, *, as_json: bool) -> None:
+def _show(settings: Settings, run_id: str, *, limit: int | None, as_json: bool) -> None:
     from tokenplan.ledger.runs import load_run
     from tokenplan.ledger.store import Ledger
 
     run = load_run(settings.paths.runs_dir, run_id)
     reader = Ledger(settings.ledger_file).read(run=run.run_id)
-    attempts = list(reader)
-    escalations = [a for a in attempts if a.escalated_from]
-    ledger_spent = sum(a.cost_usd for a in attempts)
+    every = list(reader)
+    escalations = [a for a in every if a.escalated_from]
+    ledger_spent = sum(a.cost_usd for a in every)
+    attempts = every[-limit:] if limit is not None else every
     if as_json:
         from tokenplan.cli._output import emit_json
 
@@ -96,12 +104,13 @@ def _show(settings: Settings, run_id: str, *, as_json: bool) -> None:
                 "run": run.to_dict(),
                 "ledger_spent_usd": ledger_spent,
                 "attempts": [a.to_dict() for a in attempts],
+                "attempts_total": len(every),
                 "escalations": [_escalation(a) for a in escalations],
                 "skipped_lines": reader.skipped,
             }
         )
         return
-    _render(run, attempts, escalations, ledger_spent)
+    _render(run, attempts, escalations, ledger_spent, total=len(every))
     if reader.skipped:
         from tokenplan.cli._output import stderr_console
 
@@ -117,7 +126,12 @@ def _escalation(a: Attempt) -> dict[str, Any]:
 
 
 def _render(
-    run: RunInfo, attempts: list[Attempt], escalations: list[Attempt], ledger_spent: float
+    run: RunInfo,
+    attempts: list[Attempt],
+    escalations: list[Attempt],
+    ledger_spent: float,
+    *,
+    total: int,
 ) -> None:
     from rich.markup import escape
     from rich.table import Table
@@ -140,7 +154,7 @@ def _render(
     grid.add_row(
         "Spend",
         f"{usd(run.spent_usd)} of {usd(run.budget_usd)} budget "
-        f"(ledger: {usd(ledger_spent)} over {len(attempts)} attempt(s))",
+        f"(ledger: {usd(ledger_spent)} over {total} attempt(s))",
     )
     grid.add_row("Steps", f"{run.steps_ok}/{len(run.steps)} ok")
     grid.add_row("Folder", Text(str(run.folder)))
@@ -149,7 +163,10 @@ def _render(
     if run.steps:
         tables.append(view.run_steps_table(run))
     if attempts:
-        tables.append(view.attempts_table(attempts, title="Attempts"))
+        title = (
+            "Attempts" if len(attempts) == total else f"Last {len(attempts)} of {total} attempts"
+        )
+        tables.append(view.attempts_table(attempts, title=title))
     print_tables(console, *tables)
     for step in run.steps:
         for line in (*step.notes, *([step.error] if step.error else [])):

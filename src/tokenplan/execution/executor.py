@@ -183,16 +183,15 @@ class Executor:
         Raises :class:`~tokenplan.errors.UnknownRunError` (with close matches) for an unknown
         id and :class:`~tokenplan.errors.BudgetError` when nothing is left to spend.
         """
-        from tokenplan.execution.prepare import load_planned_run
+        from tokenplan.execution.resume import load_planned_run
+        from tokenplan.ledger.run_folder import RunFolder
+        from tokenplan.ledger.runs import find_run_folder
 
-        planned = load_planned_run(
-            self.runtime,
-            run_id,
-            runs_dir=self.runs_dir,
-            budget_usd=budget_usd,
-            on_settle=self._on_settle,
-        )
-        with planned.folder.exclusive():
+        folder = RunFolder(find_run_folder(self.runs_dir, run_id))
+        with folder.exclusive():  # before anything is read: another process may be running it
+            planned = load_planned_run(
+                self.runtime, folder, budget_usd=budget_usd, on_settle=self._on_settle
+            )
             return await self._execute(planned)
 
     def run_sync(self, plan: Plan | PlannedRun, **kwargs: Any) -> ExecutionResult:
@@ -296,7 +295,8 @@ class Executor:
     def _simulated(self, planned: PlannedRun) -> bool:
         planner = planned.planner is not None and planned.planner.simulated
         records = planned.records.values()
-        return self.runtime.simulated or planner or any(r.simulated for r in records)
+        earlier = planned.simulated  # a resumed run whose earlier calls were simulated
+        return self.runtime.simulated or earlier or planner or any(r.simulated for r in records)
 
     def _clock(self) -> float:
         return time.perf_counter() - self._t0

@@ -1,4 +1,5 @@
-"""Getting a run ready: plan a goal, take a given plan, or reload a run to resume it.
+"""Getting a run ready: plan a goal, or take a given plan (reloading a run to resume it is
+:mod:`tokenplan.execution.resume`).
 
 Each path ends in a :class:`PlannedRun` (the plan, its models, the run's budget with what was
 already spent, its folder) that :class:`~tokenplan.execution.executor.Executor` executes.
@@ -6,8 +7,6 @@ already spent, its folder) that :class:`~tokenplan.execution.executor.Executor` 
 
 from __future__ import annotations
 
-import logging
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -17,16 +16,16 @@ from typing import TYPE_CHECKING
 from tokenplan.errors import BudgetError, UsageError
 from tokenplan.execution.records import StepRecord
 from tokenplan.execution.run_budget import RunBudget
-from tokenplan.ledger.runs import RunFolder, load_run, run_document
-from tokenplan.planning._money import format_usd
-from tokenplan.planning.allocator import Allocation, allocate_for_settings
+from tokenplan.ledger.run_folder import RunFolder, run_document
+from tokenplan.money import format_usd
+from tokenplan.planning.allocator import Allocation, allocate_for_settings, ceil_usd
 from tokenplan.planning.inputs import (
     check_budget_usd,
     check_goal,
     check_max_steps,
     check_strategy,
 )
-from tokenplan.planning.planfile import PlannerInfo, load_plan, save_plan
+from tokenplan.planning.planfile import PlannerInfo, save_plan
 from tokenplan.planning.schema import Plan
 from tokenplan.send import new_run_id
 
@@ -37,13 +36,12 @@ if TYPE_CHECKING:
 __all__ = [
     "PlannedRun",
     "available_ids",
-    "load_planned_run",
+    "budget_arg",
+    "fresh_records",
     "plan_run",
     "prepare_run",
     "write_run",
 ]
-
-log = logging.getLogger(__name__)
 
 #: Output tokens a planner call needs per allowed step (the simulator uses ~150-250).
 _PLAN_TOKENS_PER_STEP = 200
@@ -57,6 +55,8 @@ class PlannedRun:
 
     ``budget`` already holds what was spent (the planner; on resume, everything so far).
     ``done`` maps steps that succeeded earlier to their outputs; ``records`` the steps' records.
+    ``simulated``: outputs or spend of the run so far came from the offline simulator (a run
+    resumed with real keys still says so).
     """
 
     run_id: str
@@ -70,6 +70,7 @@ class PlannedRun:
     done: dict[str, str] = field(default_factory=dict)
     records: dict[str, StepRecord] = field(default_factory=dict)
     resumed: bool = False
+    simulated: bool = False
 
     @property
     def planner_cost_usd(self) -> float:
@@ -171,21 +172,9 @@ async def plan_run(
     info = PlannerInfo.from_result(result)
     folder = RunFolder.create(runs_dir, run_id)
     created = datetime.now(timezone.utc)
-    try:
-        allocation = allocate_for_settings(
-            result.plan,
-            runtime.catalog,
-            settings,
-            budget_usd=budget_usd,
-            planner_cost_usd=result.cost_usd,
-            strategy=strategy,
-            available=available,
-        )
-    except BudgetError as exc:
-        save_plan(folder.plan_file, result.plan, None, planner=info)
-        _write_unallocated(folder, result.plan, budget, strategy, created, info, runtime)
-        raise _with_resume_hint(exc, run_id) from None
-    save_plan(folder.plan_file, result.plan, allocation, planner=info)
+    allocation = _allocate_new_plan(
+        runtime, folder, result.plan, info, budget, strategy, created, available
+    )
     planned = PlannedRun(
         run_id=run_id,
         folder=folder,
@@ -195,10 +184,52 @@ async def plan_run(
         strategy=strategy,
         created=created,
         planner=info,
-        records=_fresh_records(result.plan, allocation),
+        records=fresh_records(result.plan, allocation),
     )
     write_run(planned, "planned", simulated=runtime.simulated or info.simulated)
     return planned
+
+
+def _allocate_new_plan(
+    runtime: Runtime,
+    folder: RunFolder,
+    plan: Plan,
+    planner: PlannerInfo,
+    budget: RunBudget,
+    strategy: str,
+    created: datetime,
+    available: list[str],
+) -> Allocation:
+    """Allocate a freshly planned run and save its ``plan.json``. A budget that cannot cover
+    the plan still saves it (``run.json`` status ``budget_exhausted``) and raises
+    :class:`BudgetError` with the command that resumes it."""
+    try:
+        allocation = allocate_for_settings(
+            plan,
+            runtime.catalog,
+            runtime.settings,
+            budget_usd=budget.limit_usd,
+            planner_cost_usd=planner.cost_usd,
+            strategy=strategy,
+            available=available,
+        )
+    except BudgetError as exc:
+        save_plan(folder.plan_file, plan, None, planner=planner)
+        _write_document(
+            folder,
+            plan,
+            budget=budget,
+            strategy=strategy,
+            created=created,
+            planner=planner,
+            records=[StepRecord.for_step(s, model=None, tier=None) for s in plan.steps],
+            status="budget_exhausted",
+            simulated=runtime.simulated or planner.simulated,
+            finished=datetime.now(timezone.utc),
+        )
+        raise _with_resume_hint(exc, folder.run_id) from None
+    save_plan(folder.plan_file, plan, allocation, planner=planner)
+    return allocation
 
 
 def prepare_run(
@@ -252,93 +283,14 @@ def prepare_run(
         budget=RunBudget(budget_usd, on_settle=on_settle),
         strategy=strategy,
         created=datetime.now(timezone.utc),
-        records=_fresh_records(plan, allocation),
+        records=fresh_records(plan, allocation),
     )
     write_run(planned, "planned", simulated=runtime.simulated)
     return planned
 
 
-def load_planned_run(
-    runtime: Runtime,
-    run_id: str,
-    *,
-    runs_dir: Path,
-    budget_usd: float | None = None,
-    on_settle: OnSettle | None = None,
-) -> PlannedRun:
-    """Reload run ``run_id`` to resume it: succeeded steps with a saved output become
-    ``done``; the budget starts from what the ledger says the run spent."""
-    settings = runtime.settings
-    info = load_run(runs_dir, run_id)
-    folder = RunFolder(info.folder)
-    if not folder.plan_file.is_file():
-        raise UsageError(f"run {info.run_id} has no plan.json (planning did not finish)")
-    doc = load_plan(folder.plan_file)
-    plan = doc.plan
-    spent = max(ledger_spent_usd(runtime, info.run_id), info.spent_usd)
-    if budget_usd is None:
-        budget_usd = info.budget_usd if info.budget_usd is not None else settings.plan_budget_usd
-    budget_usd = check_budget_usd(budget_usd)
-    budget = RunBudget(budget_usd, spent_usd=spent, on_settle=on_settle)
-    if budget.available_usd <= 0:
-        raise BudgetError(
-            f"run {info.run_id} has spent {format_usd(spent)} of its {format_usd(budget_usd)} "
-            f"budget; resume it with a higher budget (--budget)",
-            budget_usd=budget_usd,
-            spent_usd=spent,
-        )
-    strategy = check_strategy(info.strategy or settings.strategy)
-    allocation = doc.allocation
-    if allocation is None or not doc.allocation_is_current:
-        allocation = allocate_for_settings(
-            plan,
-            runtime.catalog,
-            settings,
-            budget_usd=budget_usd,
-            planner_cost_usd=spent,
-            strategy=strategy,
-            available=available_ids(runtime),
-        )
-    saved = {s.id: s for s in info.steps}
-    records = _fresh_records(plan, allocation)
-    done: dict[str, str] = {}
-    for step in plan.steps:
-        old = saved.get(step.id)
-        if old is None:
-            continue
-        records[step.id] = StepRecord.from_run_step(old, step)
-        records[step.id].model = old.model or records[step.id].model
-        if old.status != "succeeded":
-            continue
-        text = folder.read_step_output(step.id)
-        if text is None:
-            log.warning("step output missing; the step runs again", extra={"step_id": step.id})
-        else:
-            done[step.id] = text
-    return PlannedRun(
-        run_id=info.run_id,
-        folder=folder,
-        plan=plan,
-        allocation=allocation,
-        budget=budget,
-        strategy=strategy,
-        created=info.created or datetime.now(timezone.utc),
-        planner=doc.planner,
-        done=done,
-        records=records,
-        resumed=True,
-    )
-
-
-def ledger_spent_usd(runtime: Runtime, run_id: str) -> float:
-    """What the ledger records run ``run_id`` as having spent."""
-    from tokenplan.ledger.store import Ledger
-
-    path = runtime.ledger.path if runtime.ledger is not None else runtime.settings.ledger_file
-    return math.fsum(a.cost_usd for a in Ledger(path).read(run=run_id))
-
-
-def _fresh_records(plan: Plan, allocation: Allocation) -> dict[str, StepRecord]:
+def fresh_records(plan: Plan, allocation: Allocation) -> dict[str, StepRecord]:
+    """Each step's record before anything ran: pending, on the model the allocation chose."""
     chosen = {sa.step_id: sa for sa in allocation.steps}
     return {
         s.id: StepRecord.for_step(s, model=chosen[s.id].model, tier=chosen[s.id].tier)
@@ -360,31 +312,8 @@ def _check_planner_fits(planner: Model, budget_usd: float, max_steps: int) -> No
         )
 
 
-def _write_unallocated(
-    folder: RunFolder,
-    plan: Plan,
-    budget: RunBudget,
-    strategy: str,
-    created: datetime,
-    planner: PlannerInfo,
-    runtime: Runtime,
-) -> None:
-    _write_document(
-        folder,
-        plan,
-        budget=budget,
-        strategy=strategy,
-        created=created,
-        planner=planner,
-        records=[StepRecord.for_step(s, model=None, tier=None) for s in plan.steps],
-        status="budget_exhausted",
-        simulated=runtime.simulated or planner.simulated,
-        finished=datetime.now(timezone.utc),
-    )
-
-
 def _with_resume_hint(exc: BudgetError, run_id: str) -> BudgetError:
-    again = f" --budget {exc.minimum_usd:g}" if exc.minimum_usd is not None else " --budget USD"
+    again = f" --budget {budget_arg(exc.minimum_usd)}" if exc.minimum_usd else " --budget USD"
     return BudgetError(
         f"{exc.message}. The plan is saved: 'tokenplan plan --resume {run_id}{again}' runs it",
         budget_usd=exc.budget_usd,
@@ -392,3 +321,11 @@ def _with_resume_hint(exc: BudgetError, run_id: str) -> BudgetError:
         requested_usd=exc.requested_usd,
         minimum_usd=exc.minimum_usd,
     )
+
+
+def budget_arg(usd: float) -> str:
+    """``usd`` as a ``--budget`` value to type: rounded up to two significant digits, a plain
+    decimal (``0.00012``, never ``1.2e-04``), no ``$`` (a shell would expand it)."""
+    from decimal import Decimal
+
+    return f"{Decimal(repr(ceil_usd(usd))):f}"

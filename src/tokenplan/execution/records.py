@@ -51,7 +51,7 @@ class StepRecord:
 
     @classmethod
     def from_run_step(cls, saved: RunStep, step: Step) -> StepRecord:
-        """The record an earlier run left (resume keeps its counts and notes)."""
+        """The record an earlier run left, every field of it (resume keeps them)."""
         output = None
         if saved.output_path is not None:
             output = f"{saved.output_path.parent.name}/{saved.output_path.name}"
@@ -61,10 +61,16 @@ class StepRecord:
             step.capability,
             status=saved.status or "pending",
             model=saved.model,
+            tier=saved.tier,
             attempts=saved.attempts,
             cost_usd=saved.cost_usd,
             output_path=output,
             error=saved.error,
+            blocked_by=saved.blocked_by,
+            duration_s=saved.duration_s,
+            simulated=saved.simulated,
+            escalations=[dict(e) for e in saved.escalations],
+            trimmed=[dict(t) for t in saved.trimmed],
             notes=list(saved.notes),
         )
 

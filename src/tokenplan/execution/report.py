@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from tokenplan.money import format_usd
+
 if TYPE_CHECKING:
     from tokenplan.execution.records import StepRecord
     from tokenplan.planning.schema import Plan
@@ -53,12 +55,12 @@ def result_markdown(
                 else ""
             )
             lines += [f"*Not produced: step '{sid}' {status_of}{blocked}{why}.*", ""]
-    budget = "no limit" if budget_usd is None else f"${budget_usd:.4g}"
+    budget = "no limit" if budget_usd is None else format_usd(budget_usd)
     ok = sum(1 for r in records.values() if r.succeeded)
     lines += [
         "---",
         f"*tokenplan run {run_id}: {status}, {ok}/{len(records)} steps succeeded, "
-        f"${spent_usd:.4g} spent of {budget}.*",
+        f"{format_usd(spent_usd)} spent of {budget}.*",
         "",
     ]
     return "\n".join(lines)

@@ -26,9 +26,10 @@ _WRITE_SHARE = 0.05
 class RunState:
     """Records, outputs and ``run.json`` of ``planned`` while it runs.
 
-    Steps that did not succeed before start over as ``pending``; ``outputs`` starts with the
-    outputs of the steps that did (``planned.done``). ``simulated()`` says whether any output
-    so far is simulated; ``emit`` forwards the scheduler's events once they are recorded.
+    Steps that did not succeed before start over as ``pending``; the steps that did keep their
+    records as they were, and ``outputs`` starts with their outputs (``planned.done``).
+    ``simulated()`` says whether any output so far is simulated; ``emit`` forwards the
+    scheduler's events once they are recorded.
     """
 
     def __init__(
@@ -52,7 +53,10 @@ class RunState:
                 sa = chosen[step.id]
                 self.records[step.id] = StepRecord.for_step(step, model=sa.model, tier=sa.tier)
             elif step.id not in planned.done:
+                # It runs again: its outcome starts over; attempts, cost, escalations and
+                # notes keep counting (the run's simulated flag remembers earlier calls).
                 record.status, record.error, record.blocked_by = "pending", None, None
+                record.duration_s, record.simulated = None, False
 
     def planned_event(self) -> RunPlanned:
         from tokenplan.planning.planfile import plan_document

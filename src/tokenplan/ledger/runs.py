@@ -1,45 +1,37 @@
-"""Run folders: ``<data>/runs/<run_id>/run.json`` and friends, read and written here.
+"""Run folders: ``<data>/runs/<run_id>/run.json`` and friends, read here.
 
-The format is fixed in ``docs/architecture.md`` ("Run folders"); this module owns it. Reading is
-tolerant: optional keys may be missing or null, and a folder whose ``run.json`` is missing or
-unreadable is left out of :func:`list_runs` with a warning (the executor may be writing it right
-now). Writing (:class:`RunFolder`, :func:`run_document`) is atomic per file, and every file is
-readable by its owner only (they hold prompts and outputs).
+The format is fixed in ``docs/architecture.md`` ("Run folders"). Reading is tolerant: optional
+keys may be missing or null, and a folder whose ``run.json`` is missing or unreadable is left out
+of :func:`list_runs` with a warning (the executor may be writing it right now). The writer is
+:mod:`tokenplan.ledger.run_folder` (:class:`RunFolder`, :func:`run_document`, also importable
+from here).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
-import re
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: runs are not locked against each other
-    fcntl = None  # type: ignore[assignment]
-
 from tokenplan.errors import LedgerError, UnknownRunError
+from tokenplan.ledger.run_folder import RUN_FILE, RunFolder, run_document
 
 __all__ = [
     "RunFolder",
     "RunInfo",
     "RunStep",
+    "find_run_folder",
     "list_runs",
     "load_run",
+    "read_run",
     "run_document",
 ]
 
 logger = logging.getLogger(__name__)
-
-RUN_FILE = "run.json"
-STEPS_DIR = "steps"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +39,8 @@ class RunStep:
     """One step of a run as ``run.json`` summarizes it.
 
     ``output_path`` is absolute (a relative path in ``run.json`` is resolved against the run's
-    folder), or ``None`` when the step has no output.
+    folder), or ``None`` when the step has no output. ``escalations`` and ``trimmed`` hold the
+    dicts the executor wrote (see ``docs/executor.md``).
     """
 
     id: str
@@ -62,6 +55,16 @@ class RunStep:
     error: str | None = None
     #: One line per escalation or trimmed input, in order.
     notes: tuple[str, ...] = ()
+    #: The tier of ``model`` (``budget``, ``mid``, ``flagship``), when known.
+    tier: str | None = None
+    #: The step that did not succeed and so kept this one from running.
+    blocked_by: str | None = None
+    #: Seconds the step took, when it ran.
+    duration_s: float | None = None
+    #: True when the step's output came from the offline simulator.
+    simulated: bool = False
+    escalations: tuple[Mapping[str, Any], ...] = ()
+    trimmed: tuple[Mapping[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,10 +73,16 @@ class RunStep:
             "capability": self.capability,
             "status": self.status,
             "model": self.model,
+            "tier": self.tier,
             "attempts": self.attempts,
             "cost_usd": self.cost_usd,
             "output_path": None if self.output_path is None else str(self.output_path),
             "error": self.error,
+            "blocked_by": self.blocked_by,
+            "duration_s": self.duration_s,
+            "simulated": self.simulated,
+            "escalations": [dict(e) for e in self.escalations],
+            "trimmed": [dict(t) for t in self.trimmed],
             "notes": list(self.notes),
         }
 
@@ -163,23 +172,40 @@ def load_run(runs_dir: str | Path, run_id: str) -> RunInfo:
     Raises :class:`~tokenplan.errors.UnknownRunError` (with close matches) when there is no
     such run, and :class:`~tokenplan.errors.LedgerError` when its ``run.json`` is unreadable.
     """
+    return read_run(find_run_folder(runs_dir, run_id))
+
+
+def find_run_folder(runs_dir: str | Path, run_id: str) -> Path:
+    """The folder of run ``run_id`` (or of the only run whose id starts with it), without
+    reading its ``run.json`` (take the run's lock first, then :func:`read_run`).
+
+    Raises :class:`~tokenplan.errors.UnknownRunError`: no such run (close matches as
+    ``suggestions``), or a prefix several runs share (them as ``candidates``).
+    """
     root = Path(runs_dir)
     run_id = run_id.strip()
     if run_id and "/" not in run_id and run_id not in (".", ".."):
         folder = root / run_id
         if (folder / RUN_FILE).is_file():
-            return _load(folder)
+            return folder
     try:
         ids = sorted(p.name for p in root.iterdir() if (p / RUN_FILE).is_file())
     except OSError:
         ids = []
     prefixed = [i for i in ids if run_id and i.startswith(run_id)]
     if len(prefixed) == 1:
-        return _load(root / prefixed[0])
+        return root / prefixed[0]
+    if prefixed:
+        raise UnknownRunError(run_id, prefixed[:5], candidates=len(prefixed))
     import difflib
 
-    suggestions = prefixed[:5] or difflib.get_close_matches(run_id, ids, n=3, cutoff=0.6)
-    raise UnknownRunError(run_id, suggestions)
+    raise UnknownRunError(run_id, difflib.get_close_matches(run_id, ids, n=3, cutoff=0.6))
+
+
+def read_run(folder: str | Path) -> RunInfo:
+    """The ``run.json`` of the run in ``folder``, typed (:class:`~tokenplan.errors.LedgerError`
+    when it cannot be read)."""
+    return _load(Path(folder))
 
 
 def _load(folder: Path) -> RunInfo:
@@ -225,7 +251,6 @@ def _step(s: Mapping[str, Any], folder: Path) -> RunStep:
         p = Path(out).expanduser()
         output_path = p if p.is_absolute() else folder / p
     attempts = _number(s.get("attempts"))
-    notes = s.get("notes")
     return RunStep(
         id=s["id"],
         title=_text(s.get("title")),
@@ -236,8 +261,18 @@ def _step(s: Mapping[str, Any], folder: Path) -> RunStep:
         cost_usd=_number(s.get("cost_usd")) or 0.0,
         output_path=output_path,
         error=_text(s.get("error")) or None,
-        notes=tuple(n for n in (notes if isinstance(notes, list) else ()) if isinstance(n, str)),
+        notes=tuple(n for n in _list(s.get("notes")) if isinstance(n, str)),
+        tier=_text(s.get("tier")) or None,
+        blocked_by=_text(s.get("blocked_by")) or None,
+        duration_s=_number(s.get("duration_s")),
+        simulated=s.get("simulated") is True,
+        escalations=tuple(e for e in _list(s.get("escalations")) if isinstance(e, Mapping)),
+        trimmed=tuple(t for t in _list(s.get("trimmed")) if isinstance(t, Mapping)),
     )
+
+
+def _list(v: Any) -> list[Any]:
+    return v if isinstance(v, list) else []
 
 
 def _text(v: Any) -> str:
@@ -268,155 +303,3 @@ def _created_then_id(run: RunInfo) -> tuple[float, str]:
 
 def _str_or_none(p: Path | None) -> str | None:
     return None if p is None else str(p)
-
-
-# -- writing ----------------------------------------------------------------------------------
-
-_STEP_FILE_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-
-
-def run_document(
-    *,
-    run_id: str,
-    goal: str,
-    status: str,
-    budget_usd: float | None,
-    spent_usd: float,
-    created: datetime,
-    finished: datetime | None = None,
-    strategy: str = "",
-    steps: Sequence[Mapping[str, Any]] = (),
-    **extra: Any,
-) -> dict[str, Any]:
-    """The ``run.json`` document in its canonical shape (times as ISO 8601 UTC).
-
-    ``steps`` are dicts with the :class:`RunStep` keys (``id``, ``title``, ``capability``,
-    ``status``, ``model``, ``attempts``, ``cost_usd``, ``output_path`` relative to the run's
-    folder, ``error``, ``notes``); more keys may follow (the reader ignores what it does not
-    know). ``extra`` adds top-level keys (``simulated``, ``planner``, ...).
-    """
-    return {
-        "version": 1,
-        "run_id": run_id,
-        "goal": goal,
-        "status": status,
-        "budget_usd": budget_usd,
-        "spent_usd": spent_usd,
-        "created": _iso(created),
-        "finished": None if finished is None else _iso(finished),
-        "strategy": strategy,
-        **extra,
-        "steps": list(steps),
-    }
-
-
-class RunFolder:
-    """Writes one run's folder: ``run.json``, ``plan.json``'s place, step outputs, ``result.md``.
-
-    Every file is written atomically (a temporary file renamed over the old one) with mode
-    0600; the folder itself is 0700.
-    """
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-
-    @classmethod
-    def create(cls, runs_dir: str | Path, run_id: str) -> RunFolder:
-        """Make the folder of a new run (``FileExistsError`` if the run id is taken)."""
-        folder = Path(runs_dir) / run_id
-        Path(runs_dir).mkdir(parents=True, exist_ok=True)
-        folder.mkdir(mode=0o700)
-        (folder / STEPS_DIR).mkdir(mode=0o700)
-        return cls(folder)
-
-    @property
-    def run_id(self) -> str:
-        return self.path.name
-
-    @property
-    def run_file(self) -> Path:
-        return self.path / RUN_FILE
-
-    @property
-    def plan_file(self) -> Path:
-        return self.path / "plan.json"
-
-    @property
-    def result_file(self) -> Path:
-        return self.path / "result.md"
-
-    def step_output_relpath(self, step_id: str) -> str:
-        """``steps/<step_id>.md`` (what ``run.json`` records as ``output_path``)."""
-        if not _STEP_FILE_RE.match(step_id):
-            raise ValueError(f"not a step id: {step_id!r}")
-        return f"{STEPS_DIR}/{step_id}.md"
-
-    def step_output_file(self, step_id: str) -> Path:
-        return self.path / self.step_output_relpath(step_id)
-
-    def write_document(self, doc: Mapping[str, Any]) -> None:
-        """Replace ``run.json`` (see :func:`run_document`)."""
-        import orjson
-
-        self._write(self.run_file, orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
-
-    def write_step_output(self, step_id: str, text: str) -> Path:
-        """Write a step's output (once, before ``run.json`` says the step succeeded: a torn
-        file from a crash is never taken for a finished output, so no rename is needed)."""
-        path = self.step_output_file(step_id)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _CLOEXEC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8", "surrogatepass"))
-        return path
-
-    def read_step_output(self, step_id: str) -> str | None:
-        """A step's saved output, or ``None`` when it has none (or it cannot be read)."""
-        try:
-            return self.step_output_file(step_id).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError, ValueError):
-            return None
-
-    def write_result(self, text: str) -> Path:
-        self._write(self.result_file, text.encode("utf-8", "surrogatepass"))
-        return self.result_file
-
-    def _write(self, path: Path, data: bytes) -> None:
-        import tempfile
-
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:  # mkstemp creates the file with mode 0600
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
-    @contextmanager
-    def exclusive(self) -> Iterator[None]:
-        """Hold the run's lock for the block: one process executes a run at a time.
-
-        :class:`~tokenplan.errors.UsageError` when another process holds it.
-        """
-        from tokenplan.errors import UsageError
-
-        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            if fcntl is not None:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    raise UsageError(
-                        f"run {self.run_id} is being executed by another tokenplan process"
-                    ) from None
-            yield
-        finally:
-            os.close(fd)  # closing the descriptor releases the lock
-
-
-def _iso(dt: datetime) -> str:
-    if dt.tzinfo is None:
-        dt = dt.astimezone()
-    return dt.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from tokenplan.money import format_usd
 from tokenplan.routing import strategies as st
 from tokenplan.routing.decision import Candidate
 
@@ -100,7 +101,7 @@ def hard_reason(
     if budget is not None:
         cost = m.worst_case_cost(call.input_tokens, call.max_tokens)
         if cost > budget + _EPS_USD:
-            return f"over budget: est. ${cost:.3g} > ${budget:g}"
+            return f"over budget: est. {format_usd(cost)} > {format_usd(budget)}"
     return None
 
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from tokenplan.catalog.model import CAPABILITIES
 from tokenplan.errors import ConfigError, NoCandidateError, UsageError
 from tokenplan.inputs import optional_budget_usd
+from tokenplan.money import format_usd
 from tokenplan.routing import explain as ex
 from tokenplan.routing import strategies as st
 from tokenplan.routing._inputs import (
@@ -247,8 +248,8 @@ class Router:
             )
             raise NoCandidateError(ex.none_fits_message(call.capability, reasons), reasons=reasons)
         msg = (
-            f"no model fits ${call.budget:g}: cheapest is {cheapest.entry.model.id} at "
-            f"${cheapest.cost_usd:.2g} for this prompt"
+            f"no model fits {format_usd(call.budget)}: cheapest is {cheapest.entry.model.id} "
+            f"at {format_usd(cheapest.cost_usd)} for this prompt"
         )
         if strict:
             reasons = ex.dropped(

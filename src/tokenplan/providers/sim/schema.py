@@ -63,10 +63,12 @@ class _Gen:
         if not isinstance(schema, Mapping):  # true, false, or a malformed subschema
             return self.string({}, rng, name=name)
         schema = self.resolve(schema, depth=depth)
-        if "const" in schema:
+        # A const or enum value JSON cannot hold (infinity) is no constraint we can meet.
+        if "const" in schema and _is_json(schema["const"]):
             return schema["const"]
-        if isinstance(schema.get("enum"), list) and schema["enum"]:
-            return rng.choice(schema["enum"])
+        enum = schema.get("enum")
+        if isinstance(enum, list) and enum and all(_is_json(v) for v in enum):
+            return rng.choice(enum)
         for key in ("anyOf", "oneOf"):
             if isinstance(schema.get(key), list) and schema[key]:
                 branch = self.pick_branch(schema[key], rng, depth=depth)
@@ -427,3 +429,14 @@ _UPPER_BOUNDS = frozenset({"maximum", "maxLength", "maxItems", "exclusiveMaximum
 
 def _number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_json(value: Any) -> bool:
+    """Whether ``value`` is JSON (no infinite or NaN number anywhere in it)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_is_json(v) for v in value)
+    if isinstance(value, Mapping):
+        return all(_is_json(v) for v in value.values())
+    return True
