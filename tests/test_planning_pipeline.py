@@ -9,7 +9,7 @@ from _planning_factories import GOOD_ANSWER, ladder
 from tokenplan.budget import Budget
 from tokenplan.errors import BudgetError, ConfigError, UsageError
 from tokenplan.ledger.context import current_context
-from tokenplan.planning._money import ceil_usd, format_usd
+from tokenplan.planning._money import ceil_usd
 from tokenplan.planning.allocator import minimum_budget_usd
 from tokenplan.planning.inputs import (
     check_budget_usd,
@@ -148,22 +148,6 @@ def test_other_input_checks() -> None:
         check_strategy("fastest")
     assert isinstance(info.value, ConfigError)
     assert info.value.exit_code == 2
-
-
-@pytest.mark.parametrize(
-    ("amount", "text"),
-    [
-        (0, "$0.00"),
-        (0.5, "$0.50"),
-        (1.234, "$1.23"),
-        (0.005, "$0.005"),
-        (0.00435, "$0.00435"),
-        (0.0000042, "$0.0000042"),
-        (-0.25, "$-0.25"),
-    ],
-)
-def test_format_usd(amount: float, text: str) -> None:
-    assert format_usd(amount) == text
 
 
 def test_ceil_usd_and_minimum_budget_round_up() -> None:

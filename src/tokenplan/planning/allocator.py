@@ -38,8 +38,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from tokenplan.catalog.catalog import Catalog
 from tokenplan.errors import BudgetError, UsageError
 from tokenplan.inputs import check_budget_usd
+from tokenplan.money import format_usd
 from tokenplan.planning import knapsack
-from tokenplan.planning._money import ceil_usd, format_usd
+from tokenplan.planning._money import ceil_usd
 from tokenplan.planning.candidates import (
     DEFAULT_QUALITY_FLOOR,
     DEFAULT_REASONING_OUTPUT_FACTOR,

@@ -26,7 +26,7 @@ from tokenplan.catalog.catalog import Catalog
 from tokenplan.catalog.model import Model
 from tokenplan.errors import InvalidPlanError, NoCandidateError, PlanParseError, UsageError
 from tokenplan.ledger.context import call_context
-from tokenplan.planning._money import format_usd
+from tokenplan.money import format_usd
 from tokenplan.planning.inputs import check_goal, check_max_steps
 from tokenplan.planning.prompts import (
     goal_message,

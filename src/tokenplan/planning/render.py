@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from tokenplan.planning._money import format_usd
+from tokenplan.money import format_usd
 from tokenplan.planning.planfile import PlannerInfo, plan_document
 
 if TYPE_CHECKING:
