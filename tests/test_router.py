@@ -14,7 +14,7 @@ from tokenplan.routing.classifier import classify
 from tokenplan.routing.router import Router
 from tokenplan.settings import Settings
 from tokenplan.testing.catalogs import model_row
-from tokenplan.tokens import estimate_messages_tokens
+from tokenplan.tokens import estimate_messages_tokens, estimate_request_tokens
 
 SIMPLE = "What is the capital of France?"
 MODERATE_CODE = "Write a Python function that returns the n-th Fibonacci number using memoization."
@@ -262,7 +262,9 @@ def test_chat_request_input() -> None:
     assert d.strategy == "cheapest"
     assert d.max_tokens == 64
     assert d.model.json_schema  # implied by the response format
-    assert d.estimated_input_tokens == estimate_messages_tokens(m.content for m in req.messages)
+    # The router ranks on what metering reserves: the messages plus the response schema.
+    assert d.estimated_input_tokens == estimate_request_tokens(req)
+    assert d.estimated_input_tokens > estimate_messages_tokens(m.content for m in req.messages)
 
 
 # -- include / exclude / rules -------------------------------------------------------------------

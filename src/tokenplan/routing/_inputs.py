@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from tokenplan.errors import UsageError
-from tokenplan.tokens import estimate_messages_tokens
+from tokenplan.tokens import estimate_messages_tokens, estimate_request_tokens
 
 if TYPE_CHECKING:
     from tokenplan.types import ChatRequest
@@ -29,7 +29,7 @@ def prompt_parts(
     if not text.strip():
         raise UsageError("empty prompt")
     implied = ("json_schema",) if prompt.response_format is not None or prompt.json_mode else ()
-    tokens = estimate_messages_tokens(m.content for m in prompt.messages)
+    tokens = estimate_request_tokens(prompt)  # what metering reserves: schema and extras too
     return text, tokens, prompt.max_tokens, implied, prompt.model
 
 
