@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from _providers_support import KEY, catalog
-from tokenplan.errors import ProviderConnectionError, ProviderTimeoutError
+from tokenplan.errors import ProviderConnectionError, ProviderTimeoutError, RateLimitError
 from tokenplan.providers.endpoints import find_endpoint, resolve_endpoint
 from tokenplan.providers.h1 import H1Transport, Origin
 from tokenplan.providers.http import HTTPChatModel
@@ -605,3 +605,57 @@ async def test_a_connect_timeout_is_a_connection_failure_before_sending(direct: 
     finally:
         for s in (listener, *fillers):
             s.close()
+
+
+@pytest.mark.parametrize("direct", [True, False])
+@pytest.mark.parametrize("stream", [False, True])
+async def test_an_error_status_whose_body_comes_later_is_that_error(
+    direct: bool, stream: bool
+) -> None:
+    body = b'{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}'
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+        writer.write(
+            b"HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\n"
+            b"retry-after: 7\r\ncontent-length: %d\r\n\r\n" % len(body)
+        )
+        await writer.drain()
+        await asyncio.sleep(0.05)  # the head first, the body a moment later
+        writer.write(body)
+        await writer.drain()
+
+    async with raw_server(handler) as server:
+        h1 = H1Transport()
+        async with httpx.AsyncClient(transport=h1) as client:
+            provider = _provider(server.port, h1, client, direct=direct, timeout_s=5)
+            request = ChatRequest.from_prompt("hi", max_tokens=5)
+            with pytest.raises(RateLimitError) as info:
+                await _call(provider, request, stream=stream)
+    assert info.value.retry_after_s == 7.0
+    assert "slow down" in str(info.value)
+
+
+async def test_a_call_that_never_got_a_pool_slot_was_not_sent() -> None:
+    # The direct path (the default). On the httpx path the call's own deadline and httpx's
+    # pool timeout end together, and a plain deadline cannot tell what was sent.
+    direct = True
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+        await asyncio.sleep(2)  # holds the only connection
+
+    async with raw_server(handler) as server:
+        h1 = H1Transport(limit=1)
+        async with httpx.AsyncClient(transport=h1) as client:
+            slow = _provider(server.port, h1, client, direct=direct, timeout_s=5)
+            first = asyncio.ensure_future(slow.complete(ChatRequest.from_prompt("hi")))
+            await asyncio.sleep(0.2)
+            provider = _provider(server.port, h1, client, direct=direct, timeout_s=0.3)
+            with pytest.raises(ProviderTimeoutError) as info:
+                await provider.complete(ChatRequest.from_prompt("hi", max_tokens=5))
+            first.cancel()
+            with contextlib.suppress(BaseException):
+                await first
+    assert info.value.sent is False
+    assert server.connections == 1

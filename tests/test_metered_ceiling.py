@@ -214,16 +214,12 @@ def _timeout(request: ChatRequest) -> str:
     raise ProviderTimeoutError("no answer within 120s", provider="t", model=request.model)
 
 
-class _SentThenLost(ProviderConnectionError):
-    """The HTTP layer's signal that the request went out before the connection broke."""
-
-    def __init__(self, message: str, **kw: str) -> None:
-        super().__init__(message, **kw)
-        self.sent = True
+def _no_free_connection(request: ChatRequest) -> str:
+    raise ProviderTimeoutError("no free connection", provider="t", model="m", sent=False)
 
 
 def _lost(request: ChatRequest) -> str:
-    raise _SentThenLost("connection reset while reading", provider="t", model=request.model)
+    raise ProviderConnectionError("connection reset", provider="t", model="m", sent=True)
 
 
 def _refused(request: ChatRequest) -> str:
@@ -246,8 +242,15 @@ async def _call(answer: Any, sink: list[Attempt], budget: Budget) -> None:
 
 @pytest.mark.parametrize(
     ("answer", "unknown"),
-    [(_hang, True), (_timeout, True), (_lost, True), (_refused, False), (_status, False)],
-    ids=["cancelled", "timeout", "lost-after-send", "refused", "http-status"],
+    [
+        (_hang, True),
+        (_timeout, True),
+        (_lost, True),
+        (_refused, False),
+        (_status, False),
+        (_no_free_connection, False),
+    ],
+    ids=["cancelled", "timeout", "lost-after-send", "refused", "http-status", "pool-timeout"],
 )
 async def test_unknown_outcomes_settle_at_the_reservation(answer: Any, unknown: bool) -> None:
     sink: list[Attempt] = []

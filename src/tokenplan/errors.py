@@ -337,9 +337,19 @@ class UpstreamServerError(ProviderHTTPError):
 
 
 class ProviderTimeoutError(ProviderError):
-    """The call did not finish in time."""
+    """The call did not finish in time.
+
+    ``sent`` is false when the time ran out before the request was written (waiting for a free
+    connection): then nothing can have been billed.
+    """
 
     retryable = True
+
+    def __init__(
+        self, message: str, *, provider: str = "", model: str = "", sent: bool = True
+    ) -> None:
+        self.sent = sent
+        super().__init__(message, provider=provider, model=model)
 
 
 class ProviderConnectionError(ProviderError):

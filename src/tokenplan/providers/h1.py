@@ -96,7 +96,8 @@ class H1Stream:
             yield data
 
     async def read(self) -> bytes:
-        return await self._conn.read_all(self._read_timeout_s)
+        conn, timeout_s = self._conn, self._read_timeout_s
+        return await conn.read_all(conn.loop.time() + timeout_s if timeout_s else None)
 
     async def aclose(self) -> None:
         self._pool._release(self._conn)

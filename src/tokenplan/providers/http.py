@@ -234,7 +234,7 @@ class HTTPChatModel:
             http_request = self._request(target, wire, timeout_s, stream=stream)
             with anyio.fail_after(timeout_s):
                 return _HttpxBody(await self._client.send(http_request, stream=stream))
-        except httpx.ConnectTimeout as exc:  # nothing sent: a connection failure
+        except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:  # nothing sent
             raise self._errors.transport(exc) from exc
         except (TimeoutError, httpx.TimeoutException):
             raise self._errors.timeout(timeout_s) from None

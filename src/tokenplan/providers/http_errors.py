@@ -157,7 +157,10 @@ class ErrorFactory:
             )
         if isinstance(exc, httpx.TimeoutException):
             return ProviderTimeoutError(
-                f"{where} timed out ({detail})", provider=self.provider, model=self.model
+                f"{where} timed out ({detail})",
+                provider=self.provider,
+                model=self.model,
+                sent=not isinstance(exc, httpx.PoolTimeout),  # no free connection: never sent
             )
         if isinstance(exc, httpx.DecodingError):
             return ResponseFormatError(

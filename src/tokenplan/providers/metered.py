@@ -318,14 +318,13 @@ def _cost_unknown(exc: BaseException) -> bool:
             anyio.get_cancelled_exc_class(),
             GeneratorExit,
             KeyboardInterrupt,
-            ProviderTimeoutError,
             ResponseFormatError,
         ),
     ):
         return True
-    if isinstance(exc, ProviderConnectionError):
-        # Before sending unless the HTTP layer says it got the request out.
-        return getattr(exc, "sent", False) is True
+    if isinstance(exc, (ProviderTimeoutError, ProviderConnectionError)):
+        # The HTTP layer says whether the request got out (a timeout: unless it says not).
+        return exc.sent
     # Our own errors (HTTP statuses, budget, keys, replay misses) are decided before or
     # without a billed generation; anything else is a failure we cannot place.
     return not isinstance(exc, TokenplanError)
