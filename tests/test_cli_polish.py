@@ -219,3 +219,23 @@ def test_top_level_help_lists_each_command_on_one_line() -> None:
     known = [n for n in COMMAND_ORDER if n in names]
     assert names[: len(known)] == known  # a newcomer's order, then anything else
     assert 'tokenplan route "What is 17*23?" --send' in proc.stdout
+
+
+def test_a_misconfigured_endpoint_is_one_config_error_not_a_list_of_failed_models(
+    isolated_env: Path,
+) -> None:
+    secret = "hunter2-secret-pw"
+    result = cli(
+        "route",
+        "hi",
+        "--send",
+        OPENAI_API_KEY="sk-test-0000000000000000",
+        TOKENPLAN_OPENAI_BASE_URL=f"http://alice:{secret}@127.0.0.1:9/v1",
+    )
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1
+    assert "user:password" in errors[0]
+    assert "candidate model(s) failed" not in result.stderr
+    assert secret not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr

@@ -118,3 +118,17 @@ async def test_url_credentials_stay_out_of_the_ledger(tmp_path: object) -> None:
     assert PASSWORD not in ledger
     assert PASSWORD not in str(info.value)
     assert PASSWORD not in repr(rows)
+
+
+async def test_url_credentials_and_a_configured_authorization_header_in_any_case_are_refused() -> (
+    None
+):
+    config = {"openai": {"headers": {"Authorization": "Bearer from-config-0000000000"}}}
+    settings = Settings.load({"endpoints": config}, env={})
+    endpoint = find_endpoint("openai", settings.endpoints)
+    assert endpoint is not None
+    env = {"TOKENPLAN_OPENAI_BASE_URL": f"http://alice:{PASSWORD}@127.0.0.1:9/v1"}
+    resolved = resolve_endpoint(endpoint, env=env, config=settings.endpoints)
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(ConfigError, match="user:password"):
+            HTTPChatModel(catalog().get("openai/o-mini"), resolved, client=client)

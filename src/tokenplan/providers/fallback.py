@@ -38,6 +38,7 @@ from tokenplan.errors import (
     AllCandidatesFailed,
     AuthenticationError,
     BudgetError,
+    ConfigError,
     CooledDownError,
     ModelUnavailableError,
     ProviderConnectionError,
@@ -219,8 +220,11 @@ class FallbackModel:
         return delay
 
     def _exhausted(self, errors: list[Exception]) -> Exception:
-        if errors and all(isinstance(e, BudgetError) for e in errors):
-            return errors[0]
+        # One cause for every rung (the budget, or a configuration error such as a base URL
+        # with credentials beside an API key): that error itself, not a list of copies.
+        for kind in (BudgetError, ConfigError):
+            if errors and all(isinstance(e, kind) for e in errors):
+                return errors[0]
         return AllCandidatesFailed(f"all {len(self.ladder)} candidate model(s) failed", errors)
 
 
