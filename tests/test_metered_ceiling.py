@@ -199,7 +199,11 @@ async def test_settling_above_the_reservation_is_logged(caplog: pytest.LogCaptur
         await MeteredModel(FunctionModel(overbills), MODEL, provider="t").complete(
             ChatRequest.from_prompt("hi", model="openai/o-mini", max_tokens=5)
         )
-    assert [r.getMessage() for r in caplog.records] == ["call settled above its reservation"]
+    [record] = caplog.records
+    # The message itself says which call and by how much (the CLI prints only the message).
+    assert record.getMessage().startswith("openai/o-mini cost $")
+    assert "above its reservation of $" in record.getMessage()
+    assert "1000000 input tokens billed" in record.getMessage()
 
 
 # -- unknown outcomes settle at the reservation --------------------------------------------------

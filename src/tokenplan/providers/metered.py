@@ -190,7 +190,12 @@ class MeteredModel:
             call.reservation.settle(cost)
         if cost > call.est_cost_usd * (1 + 1e-9) + 1e-12:
             log.warning(
-                "call settled above its reservation",
+                "%s cost %s, above its reservation of %s (%d input tokens billed, %d estimated)",
+                self.model.id,
+                format_usd(cost),
+                format_usd(call.est_cost_usd),
+                response.usage.input_tokens,
+                call.input_estimate,
                 extra={
                     "model": self.model.id,
                     "provider": self.provider,
