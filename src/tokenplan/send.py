@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from tokenplan.budget import Budget
 from tokenplan.errors import ResponseFormatError
 from tokenplan.ledger.context import call_context
+from tokenplan.money import format_usd
 from tokenplan.providers._streams import closing_stream
 
 if TYPE_CHECKING:
@@ -121,7 +122,7 @@ def summary_line(result: SendResult) -> str:
         extras.append(f"{u.reasoning_tokens} reasoning")
     if extras:
         parts[-1] += f" ({', '.join(extras)})"
-    parts.append(f"${result.cost_usd:.6f}")
+    parts.append(format_usd(result.cost_usd))
     parts.append(f"{result.latency_ms:.0f} ms")
     if result.calls > 1:
         parts.append(f"{result.calls} calls")
