@@ -188,7 +188,7 @@ def test_torn_line_is_reported_not_fatal(ledger_file: Path) -> None:
         (["ledger", "--summary", "--since", "last tuesday"], "--since"),
         (["ledger", "--limit", "0"], "--limit"),
         (["ledger", "--summary", "--baseline", "nope/nope"], "nope/nope"),
-        (["runs", "20990101-000000-zzzz"], "Unknown run"),
+        (["runs", "20990101-000000-zzzz"], "unknown run"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(

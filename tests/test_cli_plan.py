@@ -222,7 +222,7 @@ def test_budget_too_small_for_the_planner_exits_3(isolated_env: Path) -> None:
         (["plan", GOAL, "--json", "--mermaid"], "cannot be combined"),
         (["plan", "--resume", "20990101-000000-zzzz", "--strategy", "cheapest"], "do not apply"),
         (["plan", "--from", "missing.json"], "does not exist"),
-        (["plan", "--resume", "20990101-000000-zzzz"], "Unknown run"),
+        (["plan", "--resume", "20990101-000000-zzzz"], "unknown run"),
         (["plan", GOAL, "--concurrency", "0"], "positive integer"),
     ],
 )

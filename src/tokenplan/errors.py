@@ -153,7 +153,7 @@ class UnknownRunError(UsageError):
             )
             return
         hint = f" (did you mean {', '.join(self.suggestions)}?)" if self.suggestions else ""
-        super().__init__(f"Unknown run {run_id!r}{hint}; 'tokenplan runs' lists them")
+        super().__init__(f"unknown run {run_id!r}{hint}; 'tokenplan runs' lists them")
 
 
 class MissingKeyError(ConfigError):
@@ -176,7 +176,7 @@ class UnknownModelError(TokenplanError):
         self.model_id = model_id
         self.suggestions = tuple(suggestions)
         hint = f" (did you mean {', '.join(self.suggestions)}?)" if self.suggestions else ""
-        super().__init__(f"Unknown model {model_id!r}{hint}; 'tokenplan models' lists them")
+        super().__init__(f"unknown model {model_id!r}{hint}; 'tokenplan models' lists them")
 
 
 class PlanError(TokenplanError):

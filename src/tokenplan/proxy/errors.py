@@ -110,7 +110,8 @@ def api_error_for(exc: BaseException) -> ApiError | None:
             code="insufficient_quota",
         )
     if isinstance(exc, UnknownModelError):
-        return ApiError(404, exc.message, code="model_not_found", param="model")
+        message = exc.message[:1].upper() + exc.message[1:]  # OpenAI's messages are sentences
+        return ApiError(404, message, code="model_not_found", param="model")
     if isinstance(exc, NoCandidateError):
         return no_candidate_error(exc)
     if isinstance(exc, ConfigError):  # the router's UsageError: an empty prompt, ...
