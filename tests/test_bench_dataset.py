@@ -119,10 +119,3 @@ def test_split_parse() -> None:
 def test_prompt_key_is_short_and_stable() -> None:
     assert prompt_key("hello") == prompt_key("hello") != prompt_key("hello!")
     assert len(prompt_key("x" * 10_000)) == 12
-
-
-def test_restricted_to_keeps_order_and_refuses_unknown_models() -> None:
-    ds = _tiny()
-    assert ds.restricted_to(["m2"]).models == ("m2",)
-    with pytest.raises(KeyError):
-        ds.restricted_to(["nope"])

@@ -86,7 +86,7 @@ def test_cost_weight_moves_the_plan_between_the_extremes() -> None:
 def test_budget_operating_point_respects_the_train_budget() -> None:
     fit = _fit()
     for fraction in (0.05, 0.2, 0.5):
-        lam = fit.lambda_for_budget(fraction)
+        lam, _ = fit.budget_bracket(fraction)  # the cheaper side: within the budget
         _, est = fit.estimate(lam)
         assert est.cost_usd <= fraction * COSTS["big"] + 1e-12
     policy = fit.for_budget(0.5)

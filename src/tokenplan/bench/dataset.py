@@ -240,20 +240,6 @@ class OutcomeDataset:
         eval_ids = [s.id for s in self.samples if s.id not in train]
         return train, self.subset(eval_ids, name=f"{self.name}:eval")
 
-    def restricted_to(self, models: Sequence[str]) -> OutcomeDataset:
-        """The dataset with only ``models`` (in the given order)."""
-        unknown = [m for m in models if m not in self._outcomes]
-        if unknown:
-            raise KeyError(f"unknown models: {', '.join(unknown)}")
-        return OutcomeDataset(
-            name=self.name,
-            id_prefix=self.id_prefix,
-            models=models,
-            samples=self.samples,
-            outcomes={m: self._outcomes[m] for m in models},
-            notes=self.notes,
-        )
-
     def __repr__(self) -> str:
         return (
             f"OutcomeDataset({self.name!r}, {len(self.samples)} samples, {len(self.models)} models)"

@@ -227,10 +227,6 @@ class CascadeFit:
                 lo = mid
         return math.pow(10.0, hi), math.pow(10.0, lo)
 
-    def lambda_for_budget(self, fraction: float) -> float:
-        """The smallest ``λ`` whose plans cost at most ``fraction`` of the strong model (train)."""
-        return self.budget_bracket(fraction)[0]
-
     def for_budget(self, fraction: float, *, name: str | None = None, seed: int = 0) -> Policy:
         """The best train operating point costing ``fraction`` of the strong model's train cost.
 
