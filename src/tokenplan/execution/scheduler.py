@@ -9,6 +9,8 @@ still produces a full :class:`~tokenplan.execution.result.RunResult`.
 
 Workers are elastic: the task that finishes a step carries on with the best ready step, and
 new tasks are spawned only when more steps may run at once. One anyio task group holds them.
+The per-step bookkeeping (states, outcomes, timings, the result) is a
+:class:`~tokenplan.execution._step_table.StepTable`.
 """
 
 from __future__ import annotations
@@ -25,17 +27,17 @@ from anyio.lowlevel import checkpoint, checkpoint_if_cancelled
 
 from tokenplan.errors import BudgetError, StepTimeoutError, UsageError
 from tokenplan.execution._options import Slots, check_timeout, reused_steps
+from tokenplan.execution._step_table import DISPATCHED, PENDING, READY, RUNNING, StepTable
 from tokenplan.execution.events import (
     EventSink,
     RunFinished,
     RunStarted,
-    StepFinished,
     StepReady,
     StepStarted,
     as_callback,
 )
 from tokenplan.execution.graph import DagIndex, Graph
-from tokenplan.execution.result import RunResult, RunStatus, StepOutcome, StepResult, StepStatus
+from tokenplan.execution.result import RunResult, StepOutcome, StepStatus
 
 __all__ = ["RunStep", "Scheduler", "run_dag"]
 
@@ -44,9 +46,6 @@ logger = logging.getLogger(__name__)
 #: A step callable: ``await run_step(step_id)`` -> a :class:`StepOutcome` (or any value, a
 #: success), or raises (a failure).
 RunStep: TypeAlias = Callable[[str], Awaitable[Any]]
-
-# Internal per-step states while the run is live; the final status is kept separately.
-_PENDING, _READY, _DISPATCHED, _RUNNING, _DONE = range(5)
 
 #: Longest a worker runs steps back to back without letting other tasks in.
 _YIELD_EVERY_S = 0.002
@@ -92,10 +91,8 @@ class Scheduler:
     ) -> None:
         dag = DagIndex.build(graph)
         self._dag = dag
-        self._ids = dag.ids
-        self._children = dag.children
         self._run_step = run_step
-        self._emit = as_callback(on_event)
+        self._emit = emit = as_callback(on_event)
         self._timeout = check_timeout(step_timeout_s)
         self._slots = slots = Slots.build(
             dag.ids, concurrency=concurrency, limiter_key=limiter_key, limits=limits
@@ -109,18 +106,13 @@ class Scheduler:
         self._priority = [-level for level in dag.bottom_levels(duration_hint_s)]
         self._seq = 0
 
-        n = len(dag)
-        self._state = [_PENDING] * n
-        self._status: list[StepStatus | None] = [None] * n
-        self._missing = [len(d) for d in dag.deps]
-        self._value: list[Any] = [None] * n
-        self._error: list[BaseException | None] = [None] * n
-        self._attempts: list[int | None] = [None] * n
-        self._info: list[Mapping[str, Any] | None] = [None] * n
-        self._start: list[float | None] = [None] * n
-        self._end: list[float | None] = [None] * n
-        self._blocked_by = [-1] * n
-        self._reused = reused_steps(dag, done)
+        # The hot loop reaches the table's lists and methods through these names directly.
+        self._table = table = StepTable(dag, emit=emit, reused=reused_steps(dag, done))
+        self._ids, self._children = table.ids, table.children
+        self._state, self._missing, self._start = table.state, table.missing, table.start
+        self._value, self._attempts, self._info = table.value, table.attempts, table.info
+        self._now = table.now
+        self._finish = table.finish
 
         self._tg: TaskGroup | None = None
         self._cancelled_exc: type[BaseException] = BaseException
@@ -128,8 +120,6 @@ class Scheduler:
         self._cancel_requested = False
         self._budget_hit = False
         self._started = False
-        self._t0 = 0.0
-        self._started_at = 0.0
         self._result: RunResult | None = None
 
     # ------------------------------------------------------------------ public API
@@ -150,10 +140,9 @@ class Scheduler:
             raise UsageError("a Scheduler runs once; create a new one for another run")
         self._started = True
         self._cancelled_exc = anyio.get_cancelled_exc_class()
-        self._t0 = time.perf_counter()
-        self._started_at = time.time()
+        self._table.start_clock()
         if self._emit is not None:
-            self._emit(RunStarted(len(self._ids), len(self._reused), 0.0))
+            self._emit(RunStarted(len(self._ids), len(self._table.reused), 0.0))
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
@@ -180,28 +169,18 @@ class Scheduler:
 
     # ------------------------------------------------------------------ dispatch
 
-    def _now(self) -> float:
-        return time.perf_counter() - self._t0
-
     def _begin(self) -> None:
-        missing = self._missing
-        for i, value in self._reused.items():
-            self._state[i] = _DONE
-            self._status[i] = StepStatus.SUCCEEDED
-            self._value[i] = value
-            if self._emit is not None:
-                self._emit(StepFinished(self._ids[i], StepStatus.SUCCEEDED, 0.0))
-            for c in self._children[i]:
-                missing[c] -= 1
+        self._table.mark_reused()
         if self._stopping:
             return
+        missing = self._missing
         for i in self._dag.topo:
-            if missing[i] == 0 and self._state[i] == _PENDING:
+            if missing[i] == 0 and self._state[i] == PENDING:
                 self._make_ready(i)
         self._fill()
 
     def _make_ready(self, i: int) -> None:
-        self._state[i] = _READY
+        self._state[i] = READY
         self._seq += 1
         heapq.heappush(self._heaps[self._bucket[i]], (self._priority[i], self._seq, i))
         if self._emit is not None:
@@ -221,7 +200,7 @@ class Scheduler:
         i = heapq.heappop(heaps[best_b])[2]
         busy[best_b] += 1
         self._inflight += 1
-        self._state[i] = _DISPATCHED
+        self._state[i] = DISPATCHED
         return i
 
     def _fill(self) -> None:
@@ -260,7 +239,7 @@ class Scheduler:
             self._finish(i, StepStatus.NOT_RUN)
             return
         sid = self._ids[i]
-        self._state[i] = _RUNNING
+        self._state[i] = RUNNING
         t = self._now()
         self._start[i] = t
         if self._emit is not None:
@@ -307,7 +286,7 @@ class Scheduler:
             missing = self._missing
             for c in self._children[i]:
                 missing[c] -= 1
-                if missing[c] == 0 and self._state[c] == _PENDING and not self._stopping:
+                if missing[c] == 0 and self._state[c] == PENDING and not self._stopping:
                     self._make_ready(c)
             return
         error = outcome.error
@@ -317,46 +296,7 @@ class Scheduler:
             self._stop()
         else:
             self._finish(i, StepStatus.FAILED, error=error)
-        self._block_descendants(i)
-
-    def _finish(
-        self, i: int, status: StepStatus, *, error: BaseException | None = None, via: int = -1
-    ) -> None:
-        """Record step ``i``'s final status (exactly once) and emit its event."""
-        self._state[i] = _DONE
-        self._status[i] = status
-        started = self._start[i]
-        t = self._now()
-        if started is not None:
-            self._end[i] = t
-        if error is not None:
-            self._error[i] = error
-        self._blocked_by[i] = via
-        if self._emit is not None:
-            self._emit(
-                StepFinished(
-                    self._ids[i],
-                    status,
-                    t,
-                    None if started is None else t - started,
-                    error,
-                    self._attempts[i],
-                    None if via < 0 else self._ids[via],
-                    self._info[i] or {},
-                )
-            )
-
-    def _block_descendants(self, i: int) -> None:
-        stack = [(c, i) for c in self._children[i]]
-        state = self._state
-        while stack:
-            c, via = stack.pop()
-            # Only pending steps can be reached: a descendant of a step that did not succeed
-            # was never ready. Steps already blocked (or reused from ``done``) stop the walk.
-            if state[c] != _PENDING:
-                continue
-            self._finish(c, StepStatus.BLOCKED, via=via)
-            stack.extend((g, c) for g in self._children[c])
+        self._table.block_descendants(i)
 
     def _stop(self) -> None:
         """No new starts: steps waiting for a slot become ``not_run``."""
@@ -373,31 +313,10 @@ class Scheduler:
     def _finalize(self, *, interrupted: bool) -> RunResult:
         if self._result is not None:
             return self._result
-        status_of = self._status
-        for i in self._dag.topo:
-            state = self._state[i]
-            if state == _DONE:
-                continue
-            if state == _RUNNING:  # only if a step task vanished without unwinding
-                self._finish(i, StepStatus.CANCELLED)
-            elif state == _PENDING:
-                via = next(
-                    (d for d in self._dag.deps[i] if status_of[d] is not StepStatus.SUCCEEDED), -1
-                )
-                self._finish(i, StepStatus.BLOCKED if via >= 0 else StepStatus.NOT_RUN, via=via)
-            else:  # ready, or handed to a worker that never called it
-                self._finish(i, StepStatus.NOT_RUN)
-        statuses = [s for s in status_of if s is not None]
-        all_ok = all(s is StepStatus.SUCCEEDED for s in statuses)
-        if interrupted and not all_ok:
-            run_status = RunStatus.CANCELLED
-        elif self._budget_hit:
-            run_status = RunStatus.BUDGET_EXHAUSTED
-        elif all_ok:
-            run_status = RunStatus.SUCCEEDED
-        else:
-            run_status = RunStatus.FAILED
-        result = self._result = self._build_result(run_status)
+        table = self._table
+        table.settle()
+        run_status = table.run_status(interrupted=interrupted, budget_hit=self._budget_hit)
+        result = self._result = table.result(run_status)
         if self._emit is not None:
             self._emit(RunFinished(run_status, result.makespan_s, result.counts()))
         logger.debug(
@@ -409,27 +328,6 @@ class Scheduler:
             },
         )
         return result
-
-    def _build_result(self, run_status: RunStatus) -> RunResult:
-        ids, status_of = self._ids, self._status
-        steps = {
-            ids[i]: StepResult(
-                step_id=ids[i],
-                status=status_of[i] or StepStatus.NOT_RUN,
-                value=self._value[i],
-                error=self._error[i],
-                started_s=self._start[i],
-                finished_s=self._end[i],
-                attempts=self._attempts[i],
-                blocked_by=None if self._blocked_by[i] < 0 else ids[self._blocked_by[i]],
-                reused=i in self._reused,
-                info=self._info[i] or {},
-            )
-            for i in range(len(ids))
-        }
-        return RunResult(
-            status=run_status, steps=steps, started_at=self._started_at, makespan_s=self._now()
-        )
 
 
 async def run_dag(

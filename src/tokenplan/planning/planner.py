@@ -155,25 +155,12 @@ async def plan_goal(
     :class:`InvalidPlanError` (with the last problems) when ``1 + max_repairs`` calls gave no
     valid plan, and whatever the model raises (:class:`ProviderError` subclasses).
     """
-    goal = check_goal(goal)
-    max_steps = check_max_steps(max_steps)
-    if max_repairs < 0:
-        raise UsageError("max_repairs must be >= 0")
-    if max_tokens < 1:
-        raise UsageError("max_tokens must be >= 1")
-    info = catalog.find(planner_model_id) if catalog is not None else None
-    mode = _resolve_mode(output_mode, info)
-    if info is not None:
-        max_tokens = min(max_tokens, info.max_output_tokens)
-    messages = [
-        Message(role="system", content=system_prompt(include_schema=mode != "json_schema")),
-        Message(role="user", content=goal_message(goal, max_steps=max_steps)),
-    ]
+    goal, max_steps = _check_inputs(goal, max_steps, max_repairs=max_repairs, max_tokens=max_tokens)
+    mode, max_tokens = _call_format(catalog, planner_model_id, output_mode, max_tokens)
+    messages = _first_messages(goal, max_steps=max_steps, mode=mode)
     transcript = _Transcript(model=planner_model_id)
     last: PlanParseError | InvalidPlanError | None = None
-    fields = _context_fields(run_id, budget)
-    fields["min_output_tokens"] = min(max_tokens, PLANNER_MIN_OUTPUT_TOKENS)
-    with call_context(**fields):
+    with call_context(**_context_fields(run_id, budget, max_tokens=max_tokens)):
         for call in range(1, max_repairs + 2):
             request = _request(planner_model_id, messages, mode, max_tokens, temperature)
             response = await model.complete(request)
@@ -182,23 +169,66 @@ async def plan_goal(
                 plan = parse_plan(response.text, goal=goal, max_steps=max_steps, allow_pins=False)
             except (PlanParseError, InvalidPlanError) as exc:
                 last = exc
-                problems, feedback = _feedback(exc, truncated=response.finish_reason == "length")
+                _ask_for_repair(messages, transcript, response, exc, call=call)
             else:
                 log.info(
                     "plan accepted",
                     extra={"model": transcript.model, "calls": call, "steps": len(plan.steps)},
                 )
                 return transcript.result(plan, output_mode=mode)
-            transcript.rejected.append(problems)
-            log.info(
-                "plan rejected",
-                extra={"model": transcript.model, "call": call, "problems": len(problems)},
-            )
-            messages.append(Message(role="assistant", content=response.text or "(empty answer)"))
-            messages.append(Message(role="user", content=feedback))
     raise _final_error(
         last, planner=transcript.model, calls=len(transcript.answers), cost_usd=transcript.cost_usd
     )
+
+
+def _check_inputs(
+    goal: str, max_steps: int, *, max_repairs: int, max_tokens: int
+) -> tuple[str, int]:
+    """The goal and step limit, checked and normalized; :class:`UsageError` for bad limits."""
+    goal = check_goal(goal)
+    max_steps = check_max_steps(max_steps)
+    if max_repairs < 0:
+        raise UsageError("max_repairs must be >= 0")
+    if max_tokens < 1:
+        raise UsageError("max_tokens must be >= 1")
+    return goal, max_steps
+
+
+def _call_format(
+    catalog: Catalog | None, model_id: str, output_mode: OutputMode, max_tokens: int
+) -> tuple[str, int]:
+    """The output mode to request and ``max_tokens`` capped at the model's output limit."""
+    info = catalog.find(model_id) if catalog is not None else None
+    mode = _resolve_mode(output_mode, info)
+    if info is not None:
+        max_tokens = min(max_tokens, info.max_output_tokens)
+    return mode, max_tokens
+
+
+def _first_messages(goal: str, *, max_steps: int, mode: str) -> list[Message]:
+    return [
+        Message(role="system", content=system_prompt(include_schema=mode != "json_schema")),
+        Message(role="user", content=goal_message(goal, max_steps=max_steps)),
+    ]
+
+
+def _ask_for_repair(
+    messages: list[Message],
+    transcript: _Transcript,
+    response: ChatResponse,
+    exc: PlanParseError | InvalidPlanError,
+    *,
+    call: int,
+) -> None:
+    """Record a rejected answer and append it and the repair request to ``messages``."""
+    problems, feedback = _feedback(exc, truncated=response.finish_reason == "length")
+    transcript.rejected.append(problems)
+    log.info(
+        "plan rejected",
+        extra={"model": transcript.model, "call": call, "problems": len(problems)},
+    )
+    messages.append(Message(role="assistant", content=response.text or "(empty answer)"))
+    messages.append(Message(role="user", content=feedback))
 
 
 @dataclass
@@ -233,7 +263,9 @@ class _Transcript:
         )
 
 
-def _context_fields(run_id: str | None, budget: Budget | None) -> dict[str, Any]:
+def _context_fields(
+    run_id: str | None, budget: Budget | None, *, max_tokens: int
+) -> dict[str, Any]:
     # A fresh attempt counter numbers the planner's calls 1, 2, 3; run id and budget are only
     # set when given, so an enclosing run's context is inherited otherwise.
     fields: dict[str, Any] = {
@@ -247,6 +279,7 @@ def _context_fields(run_id: str | None, budget: Budget | None) -> dict[str, Any]
         fields["run_id"] = run_id
     if budget is not None:
         fields["budget"] = budget
+    fields["min_output_tokens"] = min(max_tokens, PLANNER_MIN_OUTPUT_TOKENS)
     return fields
 
 
