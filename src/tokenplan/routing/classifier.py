@@ -245,42 +245,42 @@ def classify(text: str) -> Classification:
     """Classify a prompt (see the module docstring). Never raises; empty text is simple general."""
     raw = _window(text)
     folded = raw.translate(_FOLD)
-    found, sums = _word_hits(raw)
+    found, tenths = _word_hits(raw)
     syntax, expressions, logic, blank = _scan(folded)
     fired: list[_Signal] = []
-    code = _code_evidence(found, sums, syntax, fired)
-    math_ = _math_evidence(len(text), folded, found, sums, expressions, syntax, fired)
-    reasoning = _reasoning_evidence(folded, found, sums, logic, blank, fired)
+    code = _code_evidence(found, tenths, syntax, fired)
+    math_ = _math_evidence(len(text), folded, found, tenths, expressions, syntax, fired)
+    reasoning = _reasoning_evidence(folded, found, tenths, logic, blank, fired)
     general = _GENERAL_PRIOR
     if found[_GENERAL]:
-        general += min(sums[_GENERAL], 4.0) * 0.6
+        general += min(tenths[_GENERAL] / 10, 4.0) * 0.6
         fired.append(("general: words", tuple(found[_GENERAL])))
     evidence = (code, reasoning, math_, general)  # CAPABILITIES order
     capability = CAPABILITIES[max(range(4), key=evidence.__getitem__)]
-    cx = _complexity(len(text), folded, found, sums, capability, fired)
+    cx = _complexity(len(text), folded, found, tenths, capability, fired)
     complexity: Complexity = (
         "simple" if cx < _SIMPLE_BELOW else "moderate" if cx < _COMPLEX_FROM else "complex"
     )
     return Classification(capability, complexity, evidence, cx, tuple(fired))
 
 
-def _word_hits(raw: bytes) -> tuple[_Found, list[float]]:
-    """The window's words found in each of :data:`_LISTS`, and each list's summed weight."""
+def _word_hits(raw: bytes) -> tuple[_Found, list[int]]:
+    """The window's words per list of :data:`_LISTS`, each list's weight in tenths (use / 10)."""
     tenths = [0] * len(_LISTS)
     found: _Found = [[] for _ in _LISTS]
     for word in _LEXICON_KEYS.intersection(raw.translate(_WORDS).split()):
         for index, weight in _LEXICON[word]:
             tenths[index] += weight
             found[index].append(word)
-    return found, [t / 10 for t in tenths]
+    return found, tenths
 
 
 def _code_evidence(
-    found: _Found, sums: list[float], syntax: list[str], fired: list[_Signal]
+    found: _Found, tenths: list[int], syntax: list[str], fired: list[_Signal]
 ) -> float:
     code = 0.0
     if found[_CODE]:
-        code += min(sums[_CODE], 4.5) * 0.6
+        code += min(tenths[_CODE] / 10, 4.5) * 0.6
         fired.append(("code: words", tuple(found[_CODE])))
     if syntax:
         code += min(len(syntax), 5) * 0.7
@@ -301,14 +301,14 @@ def _math_evidence(
     length: int,
     folded: bytes,
     found: _Found,
-    sums: list[float],
+    tenths: list[int],
     expressions: int,
     syntax: list[str],
     fired: list[_Signal],
 ) -> float:
     math_ = 0.0
     if found[_MATH]:
-        math_ += min(sums[_MATH], 5.0) * 0.75
+        math_ += min(tenths[_MATH] / 10, 5.0) * 0.75
         fired.append(("math: words", tuple(found[_MATH])))
     if expressions:
         math_ += min(expressions, 4) * 0.6
@@ -334,11 +334,11 @@ def _math_evidence(
 
 
 def _reasoning_evidence(
-    folded: bytes, found: _Found, sums: list[float], logic: int, blank: bool, fired: list[_Signal]
+    folded: bytes, found: _Found, tenths: list[int], logic: int, blank: bool, fired: list[_Signal]
 ) -> float:
     reasoning = 0.0
     if found[_REASONING]:
-        reasoning += min(sums[_REASONING], 6.0) * 0.5
+        reasoning += min(tenths[_REASONING] / 10, 6.0) * 0.5
         fired.append(("reasoning: words", tuple(found[_REASONING])))
     if logic:
         reasoning += 1.0 + 0.5 * min(logic, 3)
@@ -356,12 +356,12 @@ def _complexity(
     length: int,
     folded: bytes,
     found: _Found,
-    sums: list[float],
+    tenths: list[int],
     capability: Capability,
     fired: list[_Signal],
 ) -> float:
     """Complexity evidence: below 0.5 simple, from 2.0 complex (see the module docstring)."""
-    depth, depth_words = sums[_COMPLEX], tuple(found[_COMPLEX])
+    depth, depth_words = tenths[_COMPLEX] / 10, tuple(found[_COMPLEX])
     generation = bool(found[_GENERAL])
     score = _DEMAND[capability] + (0.5 if generation and capability == "general" else 0.0)
     approx_tokens = length / 4.0
