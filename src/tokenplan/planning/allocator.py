@@ -24,6 +24,9 @@ Estimated step cost is the worst case of the step's token estimates on the model
 ``reasoning_output_factor`` (hidden reasoning is billed as output). If even the cheapest
 assignment does not fit, :class:`BudgetError` names the smallest budget that would, before
 anything is spent.
+
+The result types (:class:`Allocation`, :class:`StepAllocation`, :class:`Alternative`) and each
+step's reason live in :mod:`tokenplan.planning.allocation` and are importable from here too.
 """
 
 from __future__ import annotations
@@ -33,14 +36,18 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from tokenplan.catalog.catalog import Catalog
 from tokenplan.errors import BudgetError, UsageError
 from tokenplan.inputs import check_budget_usd
 from tokenplan.money import format_usd
 from tokenplan.planning import knapsack
 from tokenplan.planning._money import ceil_usd
+from tokenplan.planning.allocation import (
+    Allocation,
+    Alternative,
+    StepAllocation,
+    step_allocations,
+)
 from tokenplan.planning.candidates import (
     DEFAULT_QUALITY_FLOOR,
     DEFAULT_REASONING_OUTPUT_FACTOR,
@@ -73,78 +80,6 @@ __all__ = [
 DEFAULT_CRITICAL_PATH_WEIGHT = 0.25
 #: ``balanced``: relative success an upgrade must buy per relative share of the cap it costs.
 DEFAULT_BALANCED_RATE = 1.0
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Alternative(_Frozen):
-    """A model on the step's cost/quality front (what else could run it)."""
-
-    model: str
-    est_cost_usd: float
-    prior: float
-
-
-class StepAllocation(_Frozen):
-    """The model chosen for one step and why."""
-
-    step_id: str
-    model: str
-    provider: str
-    tier: str
-    capability: str
-    prior: float
-    est_input_tokens: int
-    #: Output tokens the estimate assumes will be billed (reasoning included).
-    est_output_tokens: int
-    est_cost_usd: float
-    weight: float
-    critical: bool
-    pinned: bool = False
-    reason: str = ""
-    candidates: int = 1
-    alternatives: tuple[Alternative, ...] = ()
-
-
-class Allocation(_Frozen):
-    """Per-step models with estimated costs, and the budget they were fitted to.
-
-    ``steps_cap_usd = budget_usd - planner_cost_usd - reserve_usd`` is what the steps may cost;
-    ``left_usd`` is the part of it the allocation leaves unused (on top of the reserve).
-    ``minimum_budget_usd`` is the smallest budget this plan fits (cheapest assignment).
-    """
-
-    strategy: str
-    budget_usd: float
-    planner_cost_usd: float
-    reserve_fraction: float
-    reserve_usd: float
-    steps_cap_usd: float
-    total_est_cost_usd: float
-    left_usd: float
-    minimum_budget_usd: float
-    expected_success: float
-    objective: float
-    exact: bool = True
-    steps: tuple[StepAllocation, ...] = Field(default=())
-
-    @property
-    def assignment(self) -> dict[str, str]:
-        """Step id -> model id."""
-        return {s.step_id: s.model for s in self.steps}
-
-    def for_step(self, step_id: str) -> StepAllocation:
-        for s in self.steps:
-            if s.step_id == step_id:
-                return s
-        raise KeyError(step_id)
-
-    @property
-    def unspent_usd(self) -> float:
-        """Budget not committed to the planner or the steps' estimates (reserve included)."""
-        return self.budget_usd - self.planner_cost_usd - self.total_est_cost_usd
 
 
 def minimum_budget_usd(steps_cost_usd: float, *, planner_cost_usd: float, reserve: float) -> float:
@@ -186,8 +121,7 @@ def allocate(
     :class:`BudgetError` (with ``minimum_usd``) when the cheapest assignment does not fit.
     """
     strategy = _check_args(budget_usd, planner_cost_usd, reserve_fraction, strategy)
-    if critical_path_weight < 0 or balanced_rate < 0:
-        raise UsageError("critical_path_weight and balanced_rate must be >= 0")
+    _check_weights(critical_path_weight, balanced_rate)
     validate_plan(plan)
     flt = CandidateFilter(
         available=available,
@@ -201,60 +135,27 @@ def allocate(
         reasoning_output_factor=reasoning_output_factor,
     )
     inst = _instance(plan, catalog, flt, critical_path_weight)
-    reserve_usd = reserve_fraction * budget_usd
-    cap = budget_usd - planner_cost_usd - reserve_usd
-    cheapest = knapsack.solve_cheapest(inst.groups)
-    minimum = minimum_budget_usd(
-        cheapest.cost, planner_cost_usd=planner_cost_usd, reserve=reserve_fraction
-    )
-    if cheapest.cost > cap + knapsack.COST_EPS:
-        raise BudgetError(
-            f"a budget of {format_usd(budget_usd)} cannot cover this plan: its cheapest capable "
-            f"models need ~{format_usd(cheapest.cost)} for {len(plan.steps)} steps, plus "
-            f"{format_usd(planner_cost_usd)} spent on planning and a {reserve_fraction:.0%} "
-            f"reserve for escalation; the minimum budget is {format_usd(minimum)}",
-            budget_usd=budget_usd,
-            spent_usd=planner_cost_usd,
-            requested_usd=cheapest.cost,
-            minimum_usd=minimum,
-        )
-    solution = _solve(
-        inst, strategy, cap, cheapest=cheapest, balanced_rate=balanced_rate, max_work=max_work
-    )
-    chosen = [sc.candidates[i] for sc, i in zip(inst.per_step, solution.choice, strict=True)]
-    total = math.fsum(c.cost_usd for c in chosen)
-    return Allocation(
-        strategy=strategy,
-        budget_usd=budget_usd,
-        planner_cost_usd=planner_cost_usd,
-        reserve_fraction=reserve_fraction,
-        reserve_usd=reserve_usd,
-        steps_cap_usd=cap,
-        total_est_cost_usd=total,
-        left_usd=cap - total,
-        minimum_budget_usd=minimum,
-        expected_success=math.prod(c.prior for c in chosen),
-        objective=solution.value,
-        exact=solution.exact or strategy == "cheapest",
-        steps=_step_allocations(inst, chosen, cheapest, strategy=strategy, left_usd=cap - total),
-    )
+    split = _Budget(budget_usd, planner_cost_usd, reserve_fraction)
+    cheapest, minimum = _cheapest_fit(inst, split)
+    solution = _solve(inst, strategy, split.cap_usd, cheapest, balanced_rate, max_work)
+    return _allocation(inst, split, strategy, cheapest, solution, minimum)
 
 
-def _solve(
-    inst: _Instance,
-    strategy: str,
-    cap: float,
-    *,
-    cheapest: knapsack.Solution,
-    balanced_rate: float,
-    max_work: int,
-) -> knapsack.Solution:
-    if strategy == "cheapest":
-        return cheapest
-    if strategy == "balanced":
-        min_rate = balanced_rate / cap if cap > 0 else math.inf
-        cap = knapsack.knee_cap(inst.groups, cap, min_rate=min_rate)
-    return knapsack.solve_exact(inst.groups, cap, priority=inst.weights, max_work=max_work)
+@dataclass(frozen=True, slots=True)
+class _Budget:
+    """How the budget splits: planning already spent, the reserve, and what the steps may cost."""
+
+    budget_usd: float
+    planner_cost_usd: float
+    reserve_fraction: float
+
+    @property
+    def reserve_usd(self) -> float:
+        return self.reserve_fraction * self.budget_usd
+
+    @property
+    def cap_usd(self) -> float:
+        return self.budget_usd - self.planner_cost_usd - self.reserve_usd
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +166,10 @@ class _Instance:
     weights: list[float]
     critical: list[bool]
     groups: list[list[knapsack.Item]]
+
+    def picks(self, solution: knapsack.Solution) -> list[Candidate]:
+        """The candidate ``solution`` chooses for every step."""
+        return [sc.candidates[i] for sc, i in zip(self.per_step, solution.choice, strict=True)]
 
 
 def _instance(
@@ -281,22 +186,77 @@ def _instance(
     return _Instance(per_step, weights, critical, groups)
 
 
-def _step_allocations(
+def _cheapest_fit(inst: _Instance, split: _Budget) -> tuple[knapsack.Solution, float]:
+    """The cheapest assignment and the minimum budget; :class:`BudgetError` if it does not fit."""
+    cheapest = knapsack.solve_cheapest(inst.groups)
+    minimum = minimum_budget_usd(
+        cheapest.cost, planner_cost_usd=split.planner_cost_usd, reserve=split.reserve_fraction
+    )
+    if cheapest.cost > split.cap_usd + knapsack.COST_EPS:
+        raise BudgetError(
+            f"a budget of {format_usd(split.budget_usd)} cannot cover this plan: its cheapest "
+            f"capable models need ~{format_usd(cheapest.cost)} for {len(inst.per_step)} steps, "
+            f"plus {format_usd(split.planner_cost_usd)} spent on planning and a "
+            f"{split.reserve_fraction:.0%} reserve for escalation; the minimum budget is "
+            f"{format_usd(minimum)}",
+            budget_usd=split.budget_usd,
+            spent_usd=split.planner_cost_usd,
+            requested_usd=cheapest.cost,
+            minimum_usd=minimum,
+        )
+    return cheapest, minimum
+
+
+def _solve(
     inst: _Instance,
-    chosen: Sequence[Candidate],
-    cheapest: knapsack.Solution,
-    *,
     strategy: str,
-    left_usd: float,
-) -> tuple[StepAllocation, ...]:
-    base = [sc.candidates[i] for sc, i in zip(inst.per_step, cheapest.choice, strict=True)]
-    return tuple(
-        _step_allocation(
-            sc, pick, low, weight=w, critical=crit, strategy=strategy, left_usd=left_usd
-        )
-        for sc, pick, low, w, crit in zip(
-            inst.per_step, chosen, base, inst.weights, inst.critical, strict=True
-        )
+    cap: float,
+    cheapest: knapsack.Solution,
+    balanced_rate: float,
+    max_work: int,
+) -> knapsack.Solution:
+    if strategy == "cheapest":
+        return cheapest
+    if strategy == "balanced":
+        min_rate = balanced_rate / cap if cap > 0 else math.inf
+        cap = knapsack.knee_cap(inst.groups, cap, min_rate=min_rate)
+    return knapsack.solve_exact(inst.groups, cap, priority=inst.weights, max_work=max_work)
+
+
+def _allocation(
+    inst: _Instance,
+    split: _Budget,
+    strategy: str,
+    cheapest: knapsack.Solution,
+    solution: knapsack.Solution,
+    minimum: float,
+) -> Allocation:
+    chosen = inst.picks(solution)
+    total = math.fsum(c.cost_usd for c in chosen)
+    cap = split.cap_usd
+    steps = step_allocations(
+        inst.per_step,
+        chosen,
+        inst.picks(cheapest),
+        weights=inst.weights,
+        critical=inst.critical,
+        strategy=strategy,
+        left_usd=cap - total,
+    )
+    return Allocation(
+        strategy=strategy,
+        budget_usd=split.budget_usd,
+        planner_cost_usd=split.planner_cost_usd,
+        reserve_fraction=split.reserve_fraction,
+        reserve_usd=split.reserve_usd,
+        steps_cap_usd=cap,
+        total_est_cost_usd=total,
+        left_usd=cap - total,
+        minimum_budget_usd=minimum,
+        expected_success=math.prod(c.prior for c in chosen),
+        objective=solution.value,
+        exact=solution.exact or strategy == "cheapest",
+        steps=steps,
     )
 
 
@@ -340,78 +300,6 @@ def _check_args(budget: float, planner_cost: float, reserve: float, strategy: st
     return check_strategy(strategy)
 
 
-def _step_allocation(
-    sc: StepCandidates,
-    pick: Candidate,
-    base: Candidate,
-    *,
-    weight: float,
-    critical: bool,
-    strategy: str,
-    left_usd: float,
-) -> StepAllocation:
-    step = sc.step
-    front = _front(sc.candidates)
-    return StepAllocation(
-        step_id=step.id,
-        model=pick.model.id,
-        provider=pick.model.provider,
-        tier=pick.model.tier,
-        capability=step.capability,
-        prior=pick.prior,
-        est_input_tokens=step.est_input_tokens,
-        est_output_tokens=pick.output_tokens,
-        est_cost_usd=pick.cost_usd,
-        weight=weight,
-        critical=critical,
-        pinned=sc.source == "pinned",
-        reason=_reason(sc, pick, base, front, strategy=strategy, left_usd=left_usd),
-        candidates=len(sc.candidates),
-        alternatives=tuple(
-            Alternative(model=c.model.id, est_cost_usd=c.cost_usd, prior=c.prior) for c in front
-        ),
-    )
-
-
-def _front(cands: Sequence[Candidate]) -> list[Candidate]:
-    """Candidates nobody beats on both price and prior, by increasing cost."""
-    front: list[Candidate] = []
-    for c in cands:  # sorted by cost, then prior descending
-        if not front or c.prior > front[-1].prior:
-            front.append(c)
-    return front
-
-
-def _reason(
-    sc: StepCandidates,
-    pick: Candidate,
-    base: Candidate,
-    front: Sequence[Candidate],
-    *,
-    strategy: str,
-    left_usd: float,
-) -> str:
-    if sc.source:
-        return sc.note
-    suffix = f"; {sc.note}" if sc.note else ""
-    best = front[-1]
-    if len(front) == 1:
-        return f"cheapest and best rated of {len(sc.candidates)} capable{suffix}"
-    if pick.model.id == base.model.id:
-        if strategy == "cheapest":
-            return f"cheapest capable (prior {pick.prior:.2f}){suffix}"
-        up = next(c for c in front if c.prior > pick.prior)
-        extra = up.cost_usd - pick.cost_usd
-        if extra > left_usd:
-            why = f"upgrade to {up.model.id} (+{format_usd(extra)}) does not fit the budget"
-        elif strategy == "balanced":
-            why = f"upgrade to {up.model.id} not worth +{format_usd(extra)}"
-        else:
-            why = "budget better spent on other steps"
-        return f"cheapest capable (prior {pick.prior:.2f}); {why}{suffix}"
-    extra = pick.cost_usd - base.cost_usd
-    rated = "best rated" if pick.prior >= best.prior else "upgraded"
-    return (
-        f"{rated} for {sc.step.capability}: prior {base.prior:.2f} -> {pick.prior:.2f} for "
-        f"+{format_usd(extra)} over {base.model.id}{suffix}"
-    )
+def _check_weights(critical_path_weight: float, balanced_rate: float) -> None:
+    if critical_path_weight < 0 or balanced_rate < 0:
+        raise UsageError("critical_path_weight and balanced_rate must be >= 0")

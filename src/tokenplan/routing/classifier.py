@@ -210,6 +210,8 @@ def _lexicon() -> dict[bytes, tuple[tuple[int, int], ...]]:
 
 _LEXICON = _lexicon()
 _LEXICON_KEYS = frozenset(_LEXICON)
+# The window's words found in each of _LISTS, in _LISTS order.
+_Found = list[list[bytes]]
 
 
 def _window(text: str) -> bytes:
@@ -243,20 +245,42 @@ def classify(text: str) -> Classification:
     """Classify a prompt (see the module docstring). Never raises; empty text is simple general."""
     raw = _window(text)
     folded = raw.translate(_FOLD)
+    found, tenths = _word_hits(raw)
+    syntax, expressions, logic, blank = _scan(folded)
+    fired: list[_Signal] = []
+    code = _code_evidence(found, tenths, syntax, fired)
+    math_ = _math_evidence(len(text), folded, found, tenths, expressions, syntax, fired)
+    reasoning = _reasoning_evidence(folded, found, tenths, logic, blank, fired)
+    general = _GENERAL_PRIOR
+    if found[_GENERAL]:
+        general += min(tenths[_GENERAL] / 10, 4.0) * 0.6
+        fired.append(("general: words", tuple(found[_GENERAL])))
+    evidence = (code, reasoning, math_, general)  # CAPABILITIES order
+    capability = CAPABILITIES[max(range(4), key=evidence.__getitem__)]
+    cx = _complexity(len(text), folded, found, tenths, capability, fired)
+    complexity: Complexity = (
+        "simple" if cx < _SIMPLE_BELOW else "moderate" if cx < _COMPLEX_FROM else "complex"
+    )
+    return Classification(capability, complexity, evidence, cx, tuple(fired))
+
+
+def _word_hits(raw: bytes) -> tuple[_Found, list[int]]:
+    """The window's words per list of :data:`_LISTS`, each list's weight in tenths (use / 10)."""
     tenths = [0] * len(_LISTS)
-    found: list[list[bytes]] = [[] for _ in _LISTS]
+    found: _Found = [[] for _ in _LISTS]
     for word in _LEXICON_KEYS.intersection(raw.translate(_WORDS).split()):
         for index, weight in _LEXICON[word]:
             tenths[index] += weight
             found[index].append(word)
-    sums = [t / 10 for t in tenths]
-    syntax, expressions, logic, blank = _scan(folded)
-    fired: list[_Signal] = []
+    return found, tenths
 
-    # code
+
+def _code_evidence(
+    found: _Found, tenths: list[int], syntax: list[str], fired: list[_Signal]
+) -> float:
     code = 0.0
     if found[_CODE]:
-        code += min(sums[_CODE], 4.5) * 0.6
+        code += min(tenths[_CODE] / 10, 4.5) * 0.6
         fired.append(("code: words", tuple(found[_CODE])))
     if syntax:
         code += min(len(syntax), 5) * 0.7
@@ -270,16 +294,26 @@ def classify(text: str) -> Classification:
             fired.append(("code: programming task", None))
         elif code:
             code += 0.5
+    return code
 
-    # math
+
+def _math_evidence(
+    length: int,
+    folded: bytes,
+    found: _Found,
+    tenths: list[int],
+    expressions: int,
+    syntax: list[str],
+    fired: list[_Signal],
+) -> float:
     math_ = 0.0
     if found[_MATH]:
-        math_ += min(sums[_MATH], 5.0) * 0.75
+        math_ += min(tenths[_MATH] / 10, 5.0) * 0.75
         fired.append(("math: words", tuple(found[_MATH])))
     if expressions:
         math_ += min(expressions, 4) * 0.6
         fired.append(("math: {} kinds of notation", expressions))
-        if len(text) < 120 and not syntax:
+        if length < 120 and not syntax:
             # "What is 2+2?", "15% of 240": in a short prompt, notation is the question.
             math_ += 0.8
             fired.append(("math: short expression", None))
@@ -296,11 +330,15 @@ def classify(text: str) -> Classification:
         else:
             math_ += quantities * 0.05
             fired.append(("math: {} quantities", quantities))
+    return math_
 
-    # reasoning
+
+def _reasoning_evidence(
+    folded: bytes, found: _Found, tenths: list[int], logic: int, blank: bool, fired: list[_Signal]
+) -> float:
     reasoning = 0.0
     if found[_REASONING]:
-        reasoning += min(sums[_REASONING], 6.0) * 0.5
+        reasoning += min(tenths[_REASONING] / 10, 6.0) * 0.5
         fired.append(("reasoning: words", tuple(found[_REASONING])))
     if logic:
         reasoning += 1.0 + 0.5 * min(logic, 3)
@@ -311,41 +349,20 @@ def classify(text: str) -> Classification:
     if blank:
         reasoning += 1.5
         fired.append(("reasoning: fill the blank", None))
-
-    # general
-    general = _GENERAL_PRIOR
-    if found[_GENERAL]:
-        general += min(sums[_GENERAL], 4.0) * 0.6
-        fired.append(("general: words", tuple(found[_GENERAL])))
-
-    evidence = (code, reasoning, math_, general)  # CAPABILITIES order
-    best = max(range(4), key=evidence.__getitem__)
-    capability = CAPABILITIES[best]
-    cx = _complexity(
-        len(text),
-        folded,
-        sums[_COMPLEX],
-        tuple(found[_COMPLEX]),
-        capability,
-        bool(found[_GENERAL]),
-        fired,
-    )
-    complexity: Complexity = (
-        "simple" if cx < _SIMPLE_BELOW else "moderate" if cx < _COMPLEX_FROM else "complex"
-    )
-    return Classification(capability, complexity, evidence, cx, tuple(fired))
+    return reasoning
 
 
 def _complexity(
     length: int,
     folded: bytes,
-    depth: float,
-    depth_words: tuple[bytes, ...],
+    found: _Found,
+    tenths: list[int],
     capability: Capability,
-    generation: bool,
     fired: list[_Signal],
 ) -> float:
     """Complexity evidence: below 0.5 simple, from 2.0 complex (see the module docstring)."""
+    depth, depth_words = tenths[_COMPLEX] / 10, tuple(found[_COMPLEX])
+    generation = bool(found[_GENERAL])
     score = _DEMAND[capability] + (0.5 if generation and capability == "general" else 0.0)
     approx_tokens = length / 4.0
     if approx_tokens < 12:
