@@ -239,3 +239,11 @@ def test_a_misconfigured_endpoint_is_one_config_error_not_a_list_of_failed_model
     assert "candidate model(s) failed" not in result.stderr
     assert secret not in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve_with_a_bad_simulator_setting_stops_at_start_up(isolated_env: Path) -> None:
+    (isolated_env / "config.toml").write_text("[sim]\nfailure_rate = { budget = 1.5 }\n")
+    result = cli("serve", "--port", "0")
+    assert result.returncode == 2, result.stderr
+    assert "sim.failure_rate.budget" in result.stderr
+    assert "Traceback" not in result.stderr

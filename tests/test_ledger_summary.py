@@ -162,7 +162,7 @@ def test_bad_arguments() -> None:
 
 def test_default_baseline_is_a_bundled_flagship() -> None:
     s = summarize([attempt(model="openai/gpt-5-mini", input_tokens=1000, cost_usd=0.0)])
-    assert s.baseline_model == "openai/gpt-5"
+    assert s.baseline_model == "openai/gpt-5.4"
     assert s.totals.baseline_usd > 0
 
 
@@ -345,3 +345,10 @@ def test_baseline_is_priced_at_standard_rates_even_when_sums_pass_a_long_context
     flat = _replace(base, extra={})
     expected = sum(_cost(flat, input_tokens=600, output_tokens=10) for _ in calls)
     assert summary.totals.baseline_usd == pytest.approx(expected)
+
+
+def test_the_library_and_the_cli_default_to_the_same_savings_baseline() -> None:
+    from tokenplan.ledger.summary import DEFAULT_BASELINE_MODEL
+    from tokenplan.settings import Settings
+
+    assert Settings.load(env={}).baseline_model == DEFAULT_BASELINE_MODEL

@@ -117,6 +117,14 @@ class Runtime:
         self._simulated: bool | None = None
 
     @property
+    def simulator(self) -> ChatModel:
+        """The offline simulator (built on first use from ``[sim]``: a bad value there is a
+        :class:`~tokenplan.errors.ConfigError` from here)."""
+        if self._simulator is None:
+            self._simulator = build_simulator(self.catalog, self.settings)
+        return self._simulator
+
+    @property
     def retry_policy(self) -> RetryPolicy:
         """How hard each model is tried (``settings.max_retries`` retries unless given)."""
         if self._retry_policy is None:
@@ -299,9 +307,7 @@ class Runtime:
             return cached
         inner: ChatModel
         if self.simulated:
-            if self._simulator is None:
-                self._simulator = build_simulator(self.catalog, self.settings)
-            inner, provider, simulated = self._simulator, self.provider_name(model), True
+            inner, provider, simulated = self.simulator, self.provider_name(model), True
         else:
             resolved = self.resolve(model)
             if not resolved.usable:

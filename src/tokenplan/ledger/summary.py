@@ -29,7 +29,7 @@ __all__ = ["DEFAULT_BASELINE_MODEL", "GROUP_KEYS", "Summary", "SummaryRow", "sum
 #: What ``--by`` accepts.
 GROUP_KEYS: tuple[str, ...] = ("model", "provider", "day", "run", "capability", "kind", "tier")
 #: Same default as ``Settings.baseline_model``.
-DEFAULT_BASELINE_MODEL = "openai/gpt-5"
+DEFAULT_BASELINE_MODEL = "openai/gpt-5.4"
 #: Group label for attempts with no value for the grouping key (no capability, no tier).
 NONE_KEY = agg.NONE_KEY
 

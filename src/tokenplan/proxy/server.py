@@ -134,7 +134,10 @@ def open_runtime(settings: Settings, config: ProxyConfig) -> Runtime:
     from tokenplan.providers.cooldown import Cooldowns
     from tokenplan.runtime import Runtime
 
-    return Runtime.open(settings, cooldowns=Cooldowns(ttl_s=config.cooldown_s))
+    runtime = Runtime.open(settings, cooldowns=Cooldowns(ttl_s=config.cooldown_s))
+    if runtime.simulated:
+        _ = runtime.simulator  # a bad [sim] value stops the start, not every request later
+    return runtime
 
 
 def serve(

@@ -14,7 +14,7 @@ Constraints, checked in this order (the first one a model fails is its drop reas
 7. the call's worst-case cost fits ``budget_usd`` (strict: :class:`NoCandidateError` naming
    the cheapest option; non-strict: that cheapest option is used, and the decision says so).
 
-A per-capability rule from ``settings.rules`` (``code = "deepseek/deepseek-chat"``) wins when
+A per-capability rule from ``settings.rules`` (``code = "deepseek/deepseek-v4-flash"``) wins when
 its model passes every hard constraint; otherwise the decision notes why and the strategy
 decides. The router is pure CPU and thread-safe; its only state is a bounded cache of sorted
 candidate orders.
