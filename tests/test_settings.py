@@ -41,6 +41,13 @@ def test_precedence_flags_over_env_over_file(isolated_env: Path) -> None:
         ('[plan]\nmax_steps = "many"\n', "plan.max_steps"),
         ("[routing\n", "not valid TOML"),
         ("[routing]\nrules = { code = 3 }\n", "routing.rules"),
+        # a typo is an error, not a setting silently left at its default
+        (
+            "[plan]\nbudget = 0.01\n",
+            "unknown setting 'plan.budget' (did you mean plan.budget_usd?)",
+        ),
+        ('[routng]\nstrategy = "cheapest"\n', "unknown setting 'routng' (did you mean routing?)"),
+        ("verbose = true\n", "unknown setting 'verbose'"),
     ],
 )
 def test_bad_config_is_a_one_line_config_error(

@@ -348,6 +348,7 @@ class Settings:
         paths = Paths.from_env(env)
         cfg_path = config_file or Path(env.get("TOKENPLAN_CONFIG") or paths.config_file)
         doc = _read_config(cfg_path)
+        _check_known_keys(doc, cls, cfg_path.name)
         values: dict[str, Any] = {"paths": paths, "env": env}
         for f in dataclasses.fields(cls):
             parse = f.metadata.get("parse")
@@ -380,6 +381,27 @@ def _parse(parse: Callable[[Any], Any], value: Any, source: str) -> Any:
         return parse(value)
     except ValueError as exc:
         raise ConfigError(f"{source}: {exc}") from None
+
+
+def _check_known_keys(doc: Mapping[str, Any], cls: type[Settings], file_name: str) -> None:
+    """A key of the config file no setting reads is a typo: :class:`ConfigError` naming it
+    (whole tables such as ``[sim]`` and ``[proxy]`` check their own keys)."""
+    known = [str(f.metadata["toml"]) for f in dataclasses.fields(cls) if f.metadata.get("toml")]
+    sections = {key.split(".")[0] for key in known if "." in key}
+    for name, value in doc.items():
+        if name in known:
+            continue
+        if name in sections and isinstance(value, Mapping):
+            paths, choices = [f"{name}.{key}" for key in value], known
+        else:  # an unknown table or top-level key: suggest a table
+            paths, choices = [name], sorted(sections | {k for k in known if "." not in k})
+        for path in paths:
+            if path not in known:
+                import difflib
+
+                close = difflib.get_close_matches(path, choices, n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                raise ConfigError(f"{file_name}: unknown setting {path!r}{hint}")
 
 
 def _lookup(doc: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:
