@@ -245,7 +245,9 @@ def test_unknown_run_suggests_close_matches(isolated_env: Path) -> None:
     assert_usage_error(proc, f"did you mean {run_id}")
 
 
-def test_sigint_cancels_within_a_second_and_resume_finishes(isolated_env: Path) -> None:
+def _resume_in_background() -> tuple[str, subprocess.Popen[str]]:
+    """A planned run resumed by a child process at the simulator's real latencies, emitting
+    JSON events on its stdout pipe."""
     planned = cli("plan", GOAL, "--json", "--budget", "0.05")
     run_id = orjson.loads(planned.stdout)["run_id"]
     env = {**os.environ, **FAST, "TOKENPLAN_SIM_LATENCY_SCALE": "1"}
@@ -256,6 +258,11 @@ def test_sigint_cancels_within_a_second_and_resume_finishes(isolated_env: Path) 
         text=True,
         env=env,
     )
+    return run_id, proc
+
+
+def test_sigint_cancels_within_a_second_and_resume_finishes(isolated_env: Path) -> None:
+    run_id, proc = _resume_in_background()
     assert proc.stdout is not None
     finished: set[str] = set()
     try:
@@ -337,16 +344,7 @@ def test_execute_against_the_loopback_fake_providers(isolated_env: Path) -> None
 def test_json_events_into_a_closed_pipe_cancel_the_run_quietly(isolated_env: Path) -> None:
     # `tokenplan plan --execute --json | head -1`: once nobody reads the events, the run stops
     # spending and is recorded as cancelled; no traceback, exit 0 (as for any closed pipe).
-    planned = cli("plan", GOAL, "--json", "--budget", "0.05")
-    run_id = orjson.loads(planned.stdout)["run_id"]
-    env = {**os.environ, **FAST, "TOKENPLAN_SIM_LATENCY_SCALE": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tokenplan", "plan", "--resume", run_id, "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    run_id, proc = _resume_in_background()
     assert proc.stdout is not None
     first = proc.stdout.readline()
     proc.stdout.close()  # what `head -1` does after its line
