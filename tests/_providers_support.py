@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Mapping
 from typing import Any
 
@@ -93,3 +94,11 @@ def http_model(
     assert endpoint is not None
     resolved = resolve_endpoint(endpoint, env=env if env is not None else fake_env())
     return HTTPChatModel(model, resolved, client=client, timeout_s=timeout_s)
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (connections to it are refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import logging
-import socket
 
 import httpx
 import pytest
 
-from _providers_support import KEY, MODEL_FOR, asgi_client, catalog, fake_env, http_model
+from _providers_support import (
+    KEY,
+    MODEL_FOR,
+    asgi_client,
+    catalog,
+    closed_port,
+    fake_env,
+    http_model,
+)
 from tokenplan.errors import (
     AuthenticationError,
     ModelUnavailableError,
@@ -241,21 +248,13 @@ async def test_timeouts(stream: bool) -> None:
     assert info.value.retryable
 
 
-def _closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def _transport(name: str) -> httpx.AsyncBaseTransport:
     return AiohttpTransport() if name == "aiohttp" else httpx.AsyncHTTPTransport()
 
 
 @pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
 async def test_connection_refused_on_a_closed_loopback_port(transport: str) -> None:
-    root = f"http://127.0.0.1:{_closed_port()}"
+    root = f"http://127.0.0.1:{closed_port()}"
     async with httpx.AsyncClient(transport=_transport(transport)) as client:
         model = http_model("openai/o-mini", client, env=fake_env(root))
         with pytest.raises(ProviderConnectionError) as info:

@@ -7,12 +7,11 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import socket
 
 import httpx
 import pytest
 
-from _providers_support import KEY, catalog
+from _providers_support import KEY, catalog, closed_port
 from tokenplan.errors import ConfigError, ProviderConnectionError, redact
 from tokenplan.ledger.store import Ledger
 from tokenplan.providers.endpoints import find_endpoint, resolve_endpoint
@@ -25,14 +24,6 @@ from tokenplan.types import ChatRequest
 
 PASSWORD = "hunter2-secret-pw"
 REQ = ChatRequest.from_prompt("hi", max_tokens=5)
-
-
-def _closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def _provider(
@@ -49,7 +40,7 @@ async def test_url_credentials_never_reach_connection_errors(
     direct: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    url = f"http://alice:{PASSWORD}@127.0.0.1:{_closed_port()}/v1?token=qsecret-123"
+    url = f"http://alice:{PASSWORD}@127.0.0.1:{closed_port()}/v1?token=qsecret-123"
     h1 = H1Transport()
     async with httpx.AsyncClient(transport=h1) as client:
         provider = _provider(url, client, h1 if direct else None)
@@ -105,7 +96,7 @@ def test_header_values_stay_out_of_reprs_and_messages() -> None:
 
 
 async def test_url_credentials_stay_out_of_the_ledger(tmp_path: object) -> None:
-    env = {"TOKENPLAN_OPENAI_BASE_URL": f"http://alice:{PASSWORD}@127.0.0.1:{_closed_port()}/v1"}
+    env = {"TOKENPLAN_OPENAI_BASE_URL": f"http://alice:{PASSWORD}@127.0.0.1:{closed_port()}/v1"}
     settings = Settings.load(env={"TOKENPLAN_HOME": str(tmp_path), **env})
     async with Runtime(settings, ledger=Ledger(settings.ledger_file)) as rt:
         with pytest.raises(ProviderConnectionError) as info:

@@ -87,24 +87,9 @@ class StepRecord:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "capability": self.capability,
-            "status": self.status,
-            "model": self.model,
-            "tier": self.tier,
-            "attempts": self.attempts,
-            "cost_usd": self.cost_usd,
-            "output_path": self.output_path,
-            "error": self.error,
-            "blocked_by": self.blocked_by,
-            "duration_s": self.duration_s,
-            "simulated": self.simulated,
-            "escalations": list(self.escalations),
-            "trimmed": list(self.trimmed),
-            "notes": list(self.notes),
-        }
+        from tokenplan.ledger.runs import step_dict
+
+        return step_dict(self)
 
 
 @dataclass(frozen=True, slots=True)

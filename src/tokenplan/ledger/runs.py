@@ -29,6 +29,7 @@ __all__ = [
     "load_run",
     "read_run",
     "run_document",
+    "step_dict",
 ]
 
 logger = logging.getLogger(__name__)
@@ -67,24 +68,27 @@ class RunStep:
     trimmed: tuple[Mapping[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "capability": self.capability,
-            "status": self.status,
-            "model": self.model,
-            "tier": self.tier,
-            "attempts": self.attempts,
-            "cost_usd": self.cost_usd,
-            "output_path": None if self.output_path is None else str(self.output_path),
-            "error": self.error,
-            "blocked_by": self.blocked_by,
-            "duration_s": self.duration_s,
-            "simulated": self.simulated,
-            "escalations": [dict(e) for e in self.escalations],
-            "trimmed": [dict(t) for t in self.trimmed],
-            "notes": list(self.notes),
-        }
+        return step_dict(self)
+
+
+#: The fields of a step in ``run.json``, in the order they are written.
+STEP_FIELDS = (
+    "id", "title", "capability", "status", "model", "tier", "attempts", "cost_usd",
+    "output_path", "error", "blocked_by", "duration_s", "simulated", "escalations", "trimmed",
+    "notes",
+)  # fmt: skip
+
+
+def step_dict(step: Any) -> dict[str, Any]:
+    """A step as ``run.json`` holds it, from the executor's record or the reader's
+    :class:`RunStep` (anything with the :data:`STEP_FIELDS` attributes)."""
+    d = {name: getattr(step, name) for name in STEP_FIELDS}
+    if d["output_path"] is not None:
+        d["output_path"] = str(d["output_path"])
+    d["escalations"] = [dict(e) for e in d["escalations"]]
+    d["trimmed"] = [dict(t) for t in d["trimmed"]]
+    d["notes"] = list(d["notes"])
+    return d
 
 
 @dataclass(frozen=True, slots=True)
