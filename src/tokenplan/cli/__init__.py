@@ -51,14 +51,52 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'tokenplan.cli' has no attribute {name!r}")
 
 
+def _log_to_stderr(*, debug: bool) -> None:
+    """Install the one-line stderr handler (:mod:`tokenplan.cli._log`) as soon as ``logging``
+    is imported: now if it already is, else right after whatever imports it first. Commands
+    that never log (``route`` without ``--send``, ``models``, ``--help``) skip the ~2 ms
+    ``import logging`` on start-up; every module that logs imports it before it can log."""
+
+    def install() -> None:
+        from tokenplan.cli._log import log_to_stderr
+
+        log_to_stderr(debug=debug)
+
+    if "logging" in sys.modules:
+        install()
+        return
+
+    import importlib.machinery
+
+    class _AfterLoggingImport:
+        @staticmethod
+        def find_spec(name: str, path: Any = None, target: Any = None) -> Any:
+            if name != "logging":
+                return None
+            sys.meta_path.remove(_AfterLoggingImport)
+            spec = importlib.machinery.PathFinder.find_spec(name, path)
+            loader = spec.loader if spec is not None else None
+            if loader is None or not hasattr(loader, "exec_module"):
+                return spec
+            run = loader.exec_module
+
+            def exec_module(module: Any) -> None:
+                run(module)
+                install()
+
+            loader.exec_module = exec_module  # type: ignore[method-assign]
+            return spec
+
+    sys.meta_path.insert(0, _AfterLoggingImport)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     from tokenplan.cli._app import app_for
-    from tokenplan.cli._log import log_to_stderr
     from tokenplan.errors import TokenplanError
 
     args = sys.argv[1:] if argv is None else argv
-    log_to_stderr(debug=bool(os.environ.get("TOKENPLAN_DEBUG")))
+    _log_to_stderr(debug=bool(os.environ.get("TOKENPLAN_DEBUG")))
     try:
         load_commands(args)
         rv = app_for(args)(args=args, prog_name="tokenplan", standalone_mode=False)
